@@ -1,0 +1,1 @@
+"""The AI core: photo -> description -> persona -> first line -> talking picture, and replies."""

@@ -1,0 +1,23 @@
+"""Configuration handed down by bot/settings.py; inference reads no environment itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    caption_model: str
+    dialogue_model: str
+    image_model: str = ""  # empty: no diffusion, the bubble goes on the original photo
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    max_image_pixels: int = 40_000_000
+    image_steps: int = 2
+    image_strength: float = 0.5
+    image_size: int = 512
+    max_new_tokens: int = 160
+    stage_timeout_s: float = 300.0
+    queue_size: int = 64
+    max_batch_size: int = 8
+    torch_compile: bool = False
+    seed: int = 0

@@ -1,0 +1,29 @@
+"""Errors the bot turns into friendly messages; each is one thing a user can be told."""
+
+
+class InferenceError(Exception):
+    """Base class for everything inference raises on purpose."""
+
+
+class BadImage(InferenceError):
+    """The bytes are not an image we can read (not an image, truncated, corrupt)."""
+
+
+class ImageTooLarge(BadImage):
+    """The image declares more pixels than we are willing to decode."""
+
+
+class UnsupportedImage(BadImage):
+    """The image is of a kind we do not animate (e.g. animated GIF/WebP)."""
+
+
+class Busy(InferenceError):
+    """The worker queue is full; the caller should ask the user to try again soon."""
+
+
+class StageFailed(InferenceError):
+    """A model stage raised (e.g. CUDA out of memory); the worker has recovered."""
+
+
+class StageTimeout(StageFailed):
+    """A model stage took longer than its time limit."""

@@ -1,0 +1,46 @@
+"""Plain data that crosses the package boundary (no torch, no Telegram, no ORM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["zh", "en"]
+Role = Literal["user", "character"]
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A character card: who the pictured person is and how they talk."""
+
+    name: str
+    traits: str
+    speaking_style: str
+    description: str
+    language: Language = "en"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One line of a conversation; `speaker` is the display name of a group member."""
+
+    role: Role
+    text: str
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat-template generation: the messages and how many new tokens it may use."""
+
+    messages: list[dict[str, str]]
+    max_new_tokens: int = 120
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TalkingPicture:
+    """The drawn picture (JPEG) or, when the image model's safety checker flagged it, nothing."""
+
+    jpeg: bytes
+    flagged: bool = False
