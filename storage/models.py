@@ -1,0 +1,96 @@
+"""ORM models: users, their characters, the conversation turns and the active choice per chat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, UTCDateTime, utc_now
+
+ROLE_USER = "user"
+ROLE_CHARACTER = "character"
+GROUP_WIDE_USER_ID = 0
+"""`ActiveCharacter.user_id` for the choice shared by a whole group."""
+
+
+class User(Base):
+    """A Telegram user who has talked to the bot."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    display_name: Mapped[str] = mapped_column(Text)
+    # 'zh' / 'en' once chosen with /lang (or first seen); None means "not known yet".
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Character(Base):
+    """The person in one photo, as made in one chat. Photos stay on Telegram (file_id only)."""
+
+    __tablename__ = "characters"
+    __table_args__ = (
+        Index("ix_characters_chat_id_id", "chat_id", "id"),
+        Index("ix_characters_owner_id", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    photo_file_id: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    persona_name: Mapped[str] = mapped_column(Text)
+    persona_traits: Mapped[str] = mapped_column(Text)
+    persona_style: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    share_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A copy opened from someone's share link; the copy survives its source being forgotten.
+    source_character_id: Mapped[int | None] = mapped_column(
+        ForeignKey("characters.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Message(Base):
+    """One turn of a conversation with a character (a user's line or the character's)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        # last_turns: ORDER BY id DESC LIMIT n within one character.
+        Index("ix_messages_character_id_id", "character_id", "id"),
+        # Reply routing: which character does this Telegram message belong to?
+        Index("ix_messages_chat_id_telegram_message_id", "chat_id", "telegram_message_id"),
+        # ...or the talking picture sent as a reply to this turn (its own Telegram message).
+        Index("ix_messages_chat_id_picture_message_id", "chat_id", "picture_message_id"),
+        # forget_user / forget_user_in_chat without scanning every message.
+        Index("ix_messages_author_id_chat_id", "author_id", "chat_id"),
+        CheckConstraint(f"role IN ('{ROLE_USER}', '{ROLE_CHARACTER}')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    character_id: Mapped[int] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # None for the character's own turns.
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    author_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The talking picture drawn for a character's turn; replies to it route here too.
+    picture_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ActiveCharacter(Base):
+    """Which character answers un-addressed text: per user in private chats, per group."""
+
+    __tablename__ = "active_characters"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # GROUP_WIDE_USER_ID (0) = the whole group.
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    character_id: Mapped[int] = mapped_column(
+        ForeignKey("characters.id", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,52 @@
+"""Plain values handed to callers; ORM rows never leave `storage`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Role = Literal["user", "character"]
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterRecord:
+    """A character as stored: who made it where, the photo and the persona."""
+
+    id: int
+    chat_id: int
+    owner_id: int
+    photo_file_id: str
+    description: str
+    persona_name: str
+    persona_traits: str
+    persona_style: str
+    language: str
+    share_code: str | None
+    source_character_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One stored turn; `author_id` is None for the character's own lines."""
+
+    id: int
+    character_id: int
+    chat_id: int
+    author_id: int | None
+    author_name: str
+    role: Role
+    text: str
+    telegram_message_id: int | None
+    picture_message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Row counts for the admin's /stats."""
+
+    users: int
+    characters: int
+    messages: int
