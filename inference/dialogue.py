@@ -1,0 +1,158 @@
+"""Chat messages -> the character's words, batched, greedy and reproducible."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from inference.cleaning import clean_generation
+from inference.types import ChatRequest
+
+if TYPE_CHECKING:
+    from inference.captioner import Captioner
+
+log = logging.getLogger(__name__)
+
+MAX_CONTEXT_WINDOW = 8192  # longer contexts cost memory and latency a chat does not need
+DEFAULT_CONTEXT_WINDOW = 2048
+# End-of-turn markers of common chat templates, besides the tokenizer's own eos.
+STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
+
+
+class DialogueModel:
+    """A causal LM with a chat template that speaks for the characters."""
+
+    def __init__(self, tokenizer: Any, model: Any, device: torch.device):
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError("the dialogue model's tokenizer has no chat_template")
+        self.tokenizer = tokenizer
+        self.model = model
+        self.device = device
+        # Left padding: every row of a batch then ends where its generation starts.
+        tokenizer.padding_side = "left"
+        self.stop_ids = _stop_ids(tokenizer, model)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.convert_ids_to_tokens(
+                min(self.stop_ids)
+            )
+        self.pad_id: int = tokenizer.pad_token_id
+
+    @classmethod
+    def load(cls, model_id_or_path: str, device: torch.device, dtype: torch.dtype) -> DialogueModel:
+        """Load from a Hugging Face id or a local folder; SDPA attention where the model has it."""
+        tokenizer = AutoTokenizer.from_pretrained(model_id_or_path)
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError(
+                f"dialogue model {model_id_or_path!r} has no chat template: use a chat model"
+            )
+        model: Any
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                model_id_or_path, dtype=dtype, attn_implementation="sdpa"
+            )
+        except (ValueError, ImportError):
+            log.info("%s does not support SDPA attention; using its default", model_id_or_path)
+            model = AutoModelForCausalLM.from_pretrained(model_id_or_path, dtype=dtype)
+        model.to(device).eval().requires_grad_(False)
+        return cls(tokenizer, model, device)
+
+    @classmethod
+    def from_captioner(cls, captioner: Captioner) -> DialogueModel:
+        """Talk with the caption VLM itself, so one checkpoint is loaded once."""
+        if not captioner.chat_capable:
+            raise ValueError("the caption model cannot chat (no chat template); set DIALOGUE_MODEL")
+        tokenizer = captioner.processor.tokenizer
+        if not getattr(tokenizer, "chat_template", None):
+            # VLMs often keep the template on the processor only.
+            tokenizer.chat_template = captioner.processor.chat_template
+        return cls(tokenizer, captioner.model, captioner.device)
+
+    @property
+    def context_window(self) -> int:
+        """How many tokens a prompt plus its reply may use."""
+        config = self.model.config.get_text_config()
+        window = getattr(config, "max_position_embeddings", None) or DEFAULT_CONTEXT_WINDOW
+        return int(min(window, MAX_CONTEXT_WINDOW))
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Prompt length of `messages` with the generation prompt, as `generate` would see it."""
+        return len(self._encode([self._render(messages)])["input_ids"][0])
+
+    def generate(self, requests: list[ChatRequest]) -> list[str]:
+        """Greedy replies for all requests in one `generate` call, cleaned for users."""
+        return [
+            clean_generation(self.tokenizer.decode(tokens, skip_special_tokens=True))
+            for tokens in self.generate_tokens(requests)
+        ]
+
+    def generate_tokens(self, requests: list[ChatRequest]) -> list[list[int]]:
+        """New token ids per request, cut at its budget and first stop token; row i equals
+        an unbatched run of request i."""
+        if not requests:
+            return []
+        # 1. render every conversation with the chat template, left-padded into one batch
+        inputs = self._encode([self._render(request.messages) for request in requests])
+        prompt_length = inputs["input_ids"].shape[1]
+        # 2. one greedy generate with the largest budget
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=max(request.max_new_tokens for request in requests),
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=self.pad_id,
+                eos_token_id=sorted(self.stop_ids),
+                return_dict_in_generate=False,
+            )
+        # 3. each row cut at its own budget and at its first stop token
+        rows = []
+        for row, request in zip(output[:, prompt_length:].tolist(), requests, strict=True):
+            tokens = row[: request.max_new_tokens]
+            stop = next((i for i, token in enumerate(tokens) if token in self.stop_ids), None)
+            rows.append(tokens[:stop])
+        return rows
+
+    def _render(self, messages: list[dict[str, str]]) -> str:
+        try:
+            text = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        except Exception:  # e.g. Gemma-style templates refuse a system role
+            text = self.tokenizer.apply_chat_template(
+                _fold_system(messages), tokenize=False, add_generation_prompt=True
+            )
+        return str(text)
+
+    def _encode(self, texts: list[str]) -> Any:
+        # The template already holds any BOS; adding special tokens again would double it.
+        inputs = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        return inputs.to(self.device)
+
+
+def _fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Move system text into the first user message for templates without a system role."""
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if system and rest and rest[0]["role"] == "user":
+        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+    elif system:
+        rest.insert(0, {"role": "user", "content": system})
+    return rest
+
+
+def _stop_ids(tokenizer: Any, model: Any) -> set[int]:
+    ids: set[int] = set()
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for value in (tokenizer.eos_token_id, configured):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list):
+            ids.update(v for v in value if isinstance(v, int))
+    vocab = tokenizer.get_vocab()
+    ids.update(vocab[token] for token in STOP_TOKENS if token in vocab)
+    if not ids:
+        raise ValueError("the dialogue tokenizer has no end-of-sequence token")
+    return ids

@@ -1,0 +1,49 @@
+"""All the models the bot needs, loaded once at start-up from an InferenceConfig."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from inference.captioner import Captioner
+from inference.config import InferenceConfig
+from inference.device import default_dtype, resolve_device
+from inference.dialogue import DialogueModel
+from inference.painter import TalkingPainter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Models:
+    """The loaded stages; `painter` is None when IMAGE_MODEL is empty (bubble on the photo)."""
+
+    captioner: Captioner
+    dialogue: DialogueModel
+    painter: TalkingPainter | None
+
+
+def load_models(config: InferenceConfig) -> Models:
+    """Load every stage on the configured device; one checkpoint serves captioning and
+    dialogue when CAPTION_MODEL == DIALOGUE_MODEL."""
+    device = resolve_device(config.device)
+    dtype = default_dtype(device)
+    log.info("loading models on %s (%s)", device, dtype)
+    # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
+    # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
+    captioner = Captioner.load(config.caption_model, device, dtype)
+    if config.dialogue_model.strip() == config.caption_model.strip():
+        dialogue = DialogueModel.from_captioner(captioner)
+    else:
+        dialogue = DialogueModel.load(config.dialogue_model, device, dtype)
+    painter = None
+    if config.image_model.strip():
+        painter = TalkingPainter.load(
+            config.image_model.strip(),
+            device,
+            dtype,
+            size=config.image_size,
+            steps=config.image_steps,
+            strength=config.image_strength,
+        )
+    return Models(captioner=captioner, dialogue=dialogue, painter=painter)

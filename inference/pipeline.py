@@ -1,0 +1,181 @@
+"""The async facade the bot and the terminal chat use: every model call runs on the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+
+from PIL import Image
+
+from inference.bubble import draw_speech_bubble
+from inference.cleaning import looks_garbled
+from inference.config import InferenceConfig
+from inference.images import decode_image, encode_jpeg
+from inference.language import detect_language
+from inference.models import Models, load_models
+from inference.prompts import (
+    fallback_line,
+    first_line_request,
+    parse_persona,
+    persona_request,
+    reply_request,
+)
+from inference.types import ChatRequest, Language, Persona, TalkingPicture, Turn
+from inference.worker import Stage, Worker
+
+log = logging.getLogger(__name__)
+
+_RETRY_NUDGE = {
+    "en": " (Answer in one or two short sentences, in character.)",
+    "zh": "（请以角色身份用一两句话回答。）",
+}
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    image: Image.Image
+    description: str
+    line: str
+
+
+class Pipeline:
+    """Photo → description → persona → first line → talking picture, and replies."""
+
+    def __init__(self, models: Models, config: InferenceConfig) -> None:
+        self._models = models
+        self._config = config
+        self._worker = Worker(
+            [
+                Stage("text", 0, models.dialogue.generate, config.max_batch_size),
+                Stage("caption", 1, models.captioner.describe, config.max_batch_size),
+                Stage("image", 2, self._draw_batch, 1),
+            ],
+            queue_size=config.queue_size,
+            on_failure=_free_memory,
+        )
+
+    @classmethod
+    def load(cls, config: InferenceConfig) -> Pipeline:
+        """Load every model (slow: call it off the event loop)."""
+        return cls(load_models(config), config)
+
+    @property
+    def queue_depth(self) -> int:
+        return self._worker.depth
+
+    def latencies(self, kind: str) -> list[float]:
+        """Recent seconds from queueing to result for 'text', 'caption' or 'image' jobs."""
+        return self._worker.latencies(kind)
+
+    async def decode(self, data: bytes) -> Image.Image:
+        """Untrusted bytes → an upright RGB image, or a `BadImage` error (off the loop)."""
+        return await asyncio.to_thread(decode_image, data, self._config.max_image_pixels)
+
+    async def describe(self, image: Image.Image, *, chat_key: Hashable = 0) -> str:
+        """What the caption model sees in the photo."""
+        description: str = await self._submit("caption", image, chat_key)
+        return description
+
+    async def create_persona(
+        self, description: str, language: Language, *, chat_key: Hashable = 0
+    ) -> Persona:
+        """A character card for the pictured person."""
+        text = await self._submit("text", persona_request(description, language), chat_key)
+        return parse_persona(text, description, language)
+
+    async def first_line(self, persona: Persona, *, chat_key: Hashable = 0) -> str:
+        """What the person says first, in the first person."""
+        return await self._say(first_line_request(persona), persona, "first", chat_key)
+
+    async def reply(
+        self,
+        persona: Persona,
+        history: Sequence[Turn],
+        text: str,
+        *,
+        speaker: str | None = None,
+        language: Language | None = None,
+        chat_key: Hashable = 0,
+    ) -> str:
+        """The character's answer to `text`; in `language`, else in the language of `text`."""
+        persona = replace(persona, language=language or detect_language(text) or persona.language)
+        dialogue = self._models.dialogue
+        request = reply_request(
+            persona,
+            list(history),
+            text,
+            speaker,
+            dialogue.count_tokens,
+            dialogue.context_window,
+            self._config.max_new_tokens,
+        )
+        return await self._say(request, persona, "reply", chat_key)
+
+    async def talking_image(
+        self, image: Image.Image, persona: Persona, line: str, *, chat_key: Hashable = 0
+    ) -> TalkingPicture:
+        """The person drawn speaking, with the line in a speech bubble."""
+        drawing = _Drawing(image, persona.description, line)
+        if self._models.painter is None:  # CPU-friendly mode: no model, no queue
+            return await asyncio.to_thread(self._draw, drawing)
+        picture: TalkingPicture = await self._submit("image", drawing, chat_key)
+        return picture
+
+    def close(self) -> None:
+        """Stop the worker; queued jobs are cancelled, a running batch finishes."""
+        self._worker.close()
+
+    async def _say(
+        self, request: ChatRequest, persona: Persona, kind: str, chat_key: Hashable
+    ) -> str:
+        """Generate a line; retry a garbled one once, then fall back to a stock line."""
+        text: str = await self._submit("text", request, chat_key)
+        if not looks_garbled(text):
+            return text
+        log.info("garbled %s generation, retrying once", kind)
+        text = await self._submit("text", _nudged(request, persona.language), chat_key)
+        if not looks_garbled(text):
+            return text
+        return fallback_line(persona, "first" if kind == "first" else "reply")
+
+    async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> object:
+        return await self._worker.submit(
+            kind, payload, chat_key=chat_key, limit_s=self._config.stage_timeout_s
+        )
+
+    def _draw_batch(self, drawings: list[_Drawing]) -> list[TalkingPicture]:
+        return [self._draw(drawing) for drawing in drawings]
+
+    def _draw(self, drawing: _Drawing) -> TalkingPicture:
+        image = drawing.image
+        if self._models.painter is not None:
+            painted = self._models.painter.paint(image, drawing.description, self._config.seed)
+            if painted.flagged:
+                return TalkingPicture(jpeg=b"", flagged=True)
+            image = painted.image
+        return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(image, drawing.line)))
+
+
+def _nudged(request: ChatRequest, language: Language) -> ChatRequest:
+    """The same request with a short "answer briefly, in character" added to the last user turn."""
+    messages = [dict(m) for m in request.messages]
+    for message in reversed(messages):
+        if message["role"] == "user":
+            message["content"] += _RETRY_NUDGE[language]
+            break
+    return replace(request, messages=messages)
+
+
+def _free_memory(_: BaseException) -> None:
+    """After a failed stage (often CUDA out of memory) give the allocator its memory back."""
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # pragma: no cover - freeing memory must never raise
+        log.exception("could not free CUDA memory")

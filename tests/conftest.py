@@ -1,0 +1,29 @@
+"""Fixtures shared by the whole test suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# huggingface_hub reads these once, when first imported: set them before any test module does.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from tiny_checkpoints import TinyModels, build_all
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_hub() -> Iterator[None]:
+    """No test reaches the Hugging Face Hub: every model loads from a local folder."""
+    from huggingface_hub import constants
+
+    assert constants.is_offline_mode(), "huggingface_hub was imported before tests/conftest.py"
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
+    """Tiny random BLIP, Qwen2 and Stable Diffusion checkpoints, built once per session."""
+    return build_all(tmp_path_factory.mktemp("tiny_models"))

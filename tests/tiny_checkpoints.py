@@ -1,0 +1,250 @@
+"""Tiny, seeded, randomly initialised real-architecture checkpoints, saved like hub folders.
+
+They load through the same `from_pretrained` code paths as real weights, so the loaders are
+tested for real; their text output is nonsense, which exercises the fallback paths too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# Both scripts appear so byte-level BPE learns merges for Latin words and CJK characters.
+CORPUS = [
+    "Hello! Nice to meet you. I am a person in a photo, and I like to talk.",
+    "a photography of a woman smiling, wearing a red coat, in a park, sunny day",
+    "a man with glasses sitting in an office, old photo, black and white",
+    "Name: Anna. Personality: warm, curious. Speaking style: short and friendly.",
+    "你好！很高兴认识你。我是照片里的人，我喜欢聊天。",
+    "一位穿着红色外套的女士在公园里微笑，阳光明媚。",
+    "名字：小明。性格：热情，好奇。说话风格：简短友好。",
+    "What do you want to talk about today? 今天你想聊什么？",
+]
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class TinyModels:
+    """Folders of the three tiny checkpoints."""
+
+    caption: Path
+    dialogue: Path
+    image: Path
+
+
+def build_caption_checkpoint(folder: Path) -> Path:
+    """BLIP captioner: tiny ViT + BERT-style decoder, with a local WordPiece vocab."""
+    from transformers import (
+        BertTokenizer,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessor,
+        BlipProcessor,
+    )
+
+    words = sorted({w.strip(".,!:").lower() for line in CORPUS[:4] for w in line.split()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", *words]
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab_file = folder / "vocab.txt"
+    vocab_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizer(vocab=str(vocab_file))
+    tokenizer.bos_token = "[DEC]"
+    image_processor = BlipImageProcessor(size={"height": 32, "width": 32})
+    processor = BlipProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+    torch.manual_seed(0)
+    config = BlipConfig(
+        text_config={
+            "vocab_size": len(vocab),
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 64,
+            "bos_token_id": vocab.index("[DEC]"),
+            "eos_token_id": vocab.index("[SEP]"),
+            "sep_token_id": vocab.index("[SEP]"),
+            "pad_token_id": 0,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": 32,
+            "patch_size": 8,
+            "projection_dim": 32,
+            "initializer_range": 0.02,  # the default (1e-10) makes every image look the same
+        },
+        projection_dim=32,
+        image_text_hidden_size=32,
+    )
+    model = BlipForConditionalGeneration(config).eval()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def build_dialogue_tokenizer() -> object:
+    """Byte-level BPE over English and Chinese with ChatML special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(CORPUS * 4, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        additional_special_tokens=specials[1:],
+        chat_template=CHATML_TEMPLATE,
+    )
+
+
+def build_dialogue_checkpoint(folder: Path) -> Path:
+    """Qwen2-architecture causal LM (2 layers, hidden 32) with a ChatML tokenizer."""
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = build_dialogue_tokenizer()
+    vocab_size = len(tokenizer)  # type: ignore[arg-type]
+    eos_id = tokenizer.convert_tokens_to_ids("<|im_end|>")  # type: ignore[attr-defined]
+    pad_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")  # type: ignore[attr-defined]
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        eos_token_id=eos_id,
+        pad_token_id=pad_id,
+        tie_word_embeddings=False,  # tied tiny embeddings collapse to one repeated token
+    )
+    model = Qwen2ForCausalLM(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=pad_id)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)  # type: ignore[attr-defined]
+    return folder
+
+
+def _clip_tokenizer(folder: Path) -> object:
+    """A hub-free CLIP tokenizer: characters plus a few merges; 77 tokens like the real one."""
+    from transformers import CLIPTokenizer
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for ch in letters + ",.!":
+        vocab[ch] = len(vocab)
+        vocab[ch + "</w>"] = len(vocab)
+    merges = ["t h", "th e</w>", "i n", "o n</w>", "e r</w>"]
+    for merge in merges:
+        vocab["".join(merge.split())] = len(vocab)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    return CLIPTokenizer(
+        vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"), model_max_length=77
+    )
+
+
+def build_image_checkpoint(folder: Path) -> Path:
+    """Stable Diffusion img2img: tiny UNet, VAE and CLIP text encoder, DDIM scheduler."""
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionImg2ImgPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = _clip_tokenizer(folder / "_tokenizer_src")
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=32,
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKL(
+        block_out_channels=(32, 64),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        latent_channels=4,
+        norm_num_groups=32,
+        sample_size=32,
+    )
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=len(tokenizer),  # type: ignore[arg-type]
+            max_position_embeddings=77,
+            projection_dim=32,
+        )
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe: Any = StableDiffusionImg2ImgPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def build_all(root: Path) -> TinyModels:
+    """Build the three checkpoints under `root` (a couple of seconds on a laptop CPU)."""
+    return TinyModels(
+        caption=build_caption_checkpoint(root / "caption"),
+        dialogue=build_dialogue_checkpoint(root / "dialogue"),
+        image=build_image_checkpoint(root / "image"),
+    )
