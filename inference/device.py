@@ -20,9 +20,7 @@ def resolve_device(name: str) -> torch.device:
     if match is None:
         raise ValueError(f"unknown inference device {name!r}: use auto, cpu, cuda or cuda:N")
     if not torch.cuda.is_available():
-        raise ValueError(
-            f"inference device {name!r} asks for CUDA, but CUDA is not available"
-        )
+        raise ValueError(f"inference device {name!r} asks for CUDA, but CUDA is not available")
     index = int(match.group(1) or 0)
     if index >= torch.cuda.device_count():
         raise ValueError(

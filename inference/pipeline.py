@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from PIL import Image
 
@@ -141,7 +142,7 @@ class Pipeline:
             return text
         return fallback_line(persona, "first" if kind == "first" else "reply")
 
-    async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> object:
+    async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
         return await self._worker.submit(
             kind, payload, chat_key=chat_key, limit_s=self._config.stage_timeout_s
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -105,7 +106,7 @@ class Worker:
             for chats in self._queues.values():
                 for jobs in chats.values():
                     for job in jobs:
-                        _call_soon(job, lambda fut: fut.cancel())
+                        _call_soon(job, asyncio.Future.cancel)
                 chats.clear()
             self._pending = 0
             self._cond.notify_all()
@@ -152,14 +153,14 @@ class Worker:
                     self._on_failure(exc)
                 error = StageFailed(f"{stage.kind} failed: {type(exc).__name__}")
                 for job in batch:
-                    _call_soon(job, lambda fut, e=error: fut.done() or fut.set_exception(e))
+                    _call_soon(job, functools.partial(_fail, error=error))
             else:
                 done = time.perf_counter()
                 with self._cond:
                     for job in batch:
                         self._latencies[stage.kind].append(done - job.enqueued_at)
                 for job, result in zip(batch, results, strict=True):
-                    _call_soon(job, lambda fut, r=result: fut.done() or fut.set_result(r))
+                    _call_soon(job, functools.partial(_succeed, result=result))
             finally:
                 with self._cond:
                     self._running = 0
@@ -169,3 +170,13 @@ def _call_soon(job: _Job, action: Callable[[asyncio.Future[Any]], object]) -> No
     """Resolve a job's future on its own loop; a loop that has closed meanwhile is ignored."""
     with contextlib.suppress(RuntimeError):
         job.loop.call_soon_threadsafe(action, job.future)
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

@@ -1,0 +1,34 @@
+# photo-talk on one NVIDIA GPU. Models are cached in the /models volume, conversations in /data.
+FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    HF_HOME=/models \
+    DATABASE_URL=sqlite+aiosqlite:////data/photo_talk.sqlite3
+
+# Python, and CJK fonts so Chinese lines render in the speech bubble.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv fonts-noto-cjk fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /opt/venv \
+    && useradd --create-home --uid 1000 phototalk \
+    && mkdir -p /data /models /app \
+    && chown phototalk:phototalk /data /models
+
+WORKDIR /app
+# Dependencies first (a layer that survives code changes), then the code.
+COPY pyproject.toml README.md ./
+RUN mkdir bot inference storage && touch bot/__init__.py inference/__init__.py storage/__init__.py \
+    && pip install --no-cache-dir . \
+    && pip uninstall -y photo-talk
+COPY bot ./bot
+COPY inference ./inference
+COPY storage ./storage
+RUN pip install --no-cache-dir --no-deps .
+
+USER phototalk
+VOLUME ["/data", "/models"]
+ENTRYPOINT ["photo-talk"]
+CMD ["run"]

@@ -1,0 +1,111 @@
+"""`photo-talk chat PHOTO`: the whole pipeline in a terminal, no Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.failures import failure_key
+from bot.progress import progress
+from bot.settings import Settings
+from bot.texts import Lang, text
+from inference.errors import BadImage, InferenceError
+from inference.language import detect_language, language_from_code
+from inference.pipeline import Pipeline
+from inference.types import Turn
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    photo: Path
+    lang: Lang | None = None  # None: follow the user's writing
+    out_dir: Path | None = None  # default: next to the photo
+    draw: bool = True
+
+
+def run_chat(settings: Settings, options: ChatOptions) -> int:
+    """Run the terminal chat; returns the process exit code."""
+    return asyncio.run(_chat(settings, options))
+
+
+async def _chat(settings: Settings, options: ChatOptions) -> int:
+    ui: Lang = options.lang or language_from_code(os.environ.get("LANG"))
+    if not options.photo.is_file():
+        print(text("cli_no_photo", ui, path=options.photo), file=sys.stderr)
+        return 2
+    config = settings.inference if options.draw else replace(settings.inference, image_model="")
+    async with progress(text("cli_loading", ui)):
+        pipeline = await asyncio.to_thread(Pipeline.load, config)
+    try:
+        return await _converse(pipeline, options, ui)
+    finally:
+        pipeline.close()
+
+
+async def _converse(pipeline: Pipeline, options: ChatOptions, ui: Lang) -> int:
+    try:
+        image = await pipeline.decode(await asyncio.to_thread(options.photo.read_bytes))
+    except BadImage as exc:
+        print(text(failure_key(exc), ui), file=sys.stderr)
+        return 2
+    try:
+        async with progress(text("cli_looking", ui)):
+            description = await pipeline.describe(image)
+        print(text("cli_sees", ui, description=description))
+        async with progress(text("cli_thinking", ui)):
+            persona = await pipeline.create_persona(description, ui)
+        print(
+            text(
+                "cli_persona",
+                ui,
+                name=persona.name,
+                traits=persona.traits,
+                style=persona.speaking_style,
+            )
+        )
+        async with progress(text("cli_speaking", ui)):
+            line = await pipeline.first_line(persona)
+        print(f"{persona.name}: {line}", flush=True)
+        if options.draw:
+            async with progress(text("cli_drawing", ui)):
+                picture = await pipeline.talking_image(image, persona, line)
+            if picture.flagged:
+                print(text("cli_withheld", ui))
+            else:
+                out_dir = options.out_dir or options.photo.parent
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path = out_dir / f"{options.photo.stem}.talking.jpg"
+                await asyncio.to_thread(path.write_bytes, picture.jpeg)
+                print(text("cli_saved", ui, path=path), flush=True)
+    except InferenceError as exc:
+        print(text(failure_key(exc), ui), file=sys.stderr)
+        return 1
+
+    print(text("cli_hint", ui), flush=True)
+    history: list[Turn] = [Turn("character", line)]
+    while True:
+        print("> ", end="", flush=True)
+        raw = await asyncio.to_thread(sys.stdin.readline)
+        if not raw:  # Ctrl-D
+            break
+        said = raw.strip()
+        if said == "/quit":
+            break
+        if not said:
+            continue
+        language = options.lang or detect_language(said) or ui
+        try:
+            async with progress(text("cli_replying", language, name=persona.name)):
+                answer = await pipeline.reply(
+                    replace(persona, language=language), history, said, language=language
+                )
+        except InferenceError as exc:
+            print(text(failure_key(exc), language), file=sys.stderr)
+            continue
+        print(f"{persona.name}: {answer}", flush=True)
+        history += [Turn("user", said), Turn("character", answer)]
+    print(text("cli_bye", ui))
+    return 0

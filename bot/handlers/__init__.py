@@ -1,0 +1,1 @@
+"""Telegram callbacks, one module per thing a user does."""

@@ -1,0 +1,241 @@
+"""The commands: welcome, help, language, characters, reset, picture again, forget, stats."""
+
+from __future__ import annotations
+
+import statistics
+
+from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.conversation import persona_of
+from bot.failures import failure_key
+from bot.handlers.common import Place, current_character, sender, user_language
+from bot.handlers.sharing import open_shared
+from bot.handlers.speech import SpokenLine, draw_picture, say
+from bot.pictures import load_photo
+from bot.services import services
+from bot.texts import text
+from inference.errors import InferenceError
+from storage import queries
+
+RECENT_CHARACTERS = 10
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: a welcome that says what to do; /start CODE opens a shared character."""
+    message = update.effective_message
+    assert message is not None
+    if context.args:
+        await open_shared(update, context, context.args[0])
+        return
+    lang = await user_language(update, context)
+    await message.reply_text(text("group_welcome" if Place.of(update).group else "welcome", lang))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: the commands and how to use them."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text("help", await user_language(update, context)))
+
+
+async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lang: buttons to choose Chinese or English (or /lang zh, /lang en)."""
+    message = update.effective_message
+    assert message is not None
+    choice = (context.args or [""])[0].lower()
+    if choice in ("zh", "en"):
+        await _set_language(update, context, choice)
+        await message.reply_text(text("lang_set", choice))  # type: ignore[arg-type]
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("中文", callback_data="lang:zh"),
+                InlineKeyboardButton("English", callback_data="lang:en"),
+            ]
+        ]
+    )
+    await message.reply_text("中文 / English?", reply_markup=keyboard)
+
+
+async def _set_language(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    user = sender(update)
+    async with services(context).sessions() as session, session.begin():
+        await queries.upsert_user(session, user.id, user.full_name)
+        await queries.set_user_language(session, user.id, lang)
+    if context.user_data is not None:
+        context.user_data["lang"] = lang
+
+
+async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new: ask for a new photo."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        text("new_photo", await user_language(update, context))
+    )
+
+
+async def characters_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/characters: the recent characters of this chat, as buttons to switch to."""
+    message = update.effective_message
+    assert message is not None
+    lang = await user_language(update, context)
+    async with services(context).sessions() as session:
+        recent = await queries.recent_characters(
+            session, Place.of(update).chat_id, RECENT_CHARACTERS
+        )
+    if not recent:
+        await message.reply_text(text("characters_empty", lang))
+        return
+    rows = [
+        [InlineKeyboardButton(c.persona_name[:60], callback_data=f"use:{c.id}")] for c in recent
+    ]
+    await message.reply_text(
+        text("characters_title", lang), reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reset: clear the current character's conversation (the creator or a group admin only)."""
+    message = update.effective_message
+    assert message is not None
+    svc, place = services(context), Place.of(update)
+    lang = await user_language(update, context)
+    async with svc.sessions() as session:
+        character = await current_character(session, place, message, context.bot.id)
+    if character is None:
+        await message.reply_text(text("no_character", lang))
+        return
+    if place.group and character.owner_id != place.user_id:
+        member = await context.bot.get_chat_member(place.chat_id, place.user_id)
+        if member.status not in (ChatMember.OWNER, ChatMember.ADMINISTRATOR):
+            await message.reply_text(text("reset_not_allowed", lang))
+            return
+    async with svc.sessions() as session, session.begin():
+        await queries.clear_history(session, character.id)
+    await message.reply_text(text("reset_done", lang, name=character.persona_name))
+
+
+async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/image: draw the current character saying its last line again."""
+    message = update.effective_message
+    assert message is not None
+    svc, place = services(context), Place.of(update)
+    lang = await user_language(update, context)
+    async with svc.sessions() as session:
+        character = await current_character(session, place, message, context.bot.id)
+        last = await queries.last_character_turn(session, character.id) if character else None
+    if character is None:
+        await message.reply_text(text("no_character", lang))
+        return
+    if not svc.limits.start_job(place.user_id):
+        await message.reply_text(text("one_at_a_time", lang))
+        return
+    try:
+        image = await load_photo(context.bot, svc.pipeline, character.photo_file_id)
+        if last is None:
+            line = await svc.pipeline.first_line(persona_of(character), chat_key=place.chat_id)
+            spoken = await say(svc, context.bot, character, line, reply_to=message.message_id)
+        else:
+            spoken = SpokenLine(last.id, last.text, None)
+        if spoken.message is None:
+            # An earlier line is drawn again: the picture answers the command, with the line.
+            spoken = SpokenLine(spoken.turn_id, spoken.text, message)
+        await draw_picture(svc, context.bot, character, image, spoken, lang=lang)
+    except InferenceError as exc:
+        await message.reply_text(text(failure_key(exc), lang))
+    finally:
+        svc.limits.finish_job(place.user_id)
+
+
+async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: after a confirmation, delete what is stored about the user."""
+    message = update.effective_message
+    assert message is not None
+    lang = await user_language(update, context)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text("forget_yes", lang), callback_data=f"forget:yes:{sender(update).id}"
+                ),
+                InlineKeyboardButton(
+                    text("forget_no", lang), callback_data=f"forget:no:{sender(update).id}"
+                ),
+            ]
+        ]
+    )
+    key = "forget_group_confirm" if Place.of(update).group else "forget_confirm"
+    await message.reply_text(text(key, lang), reply_markup=keyboard)
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats (admins only): users, characters, messages, queue depth, latency percentiles."""
+    svc = services(context)
+    message = update.effective_message
+    if message is None or sender(update).id not in svc.settings.admin_user_ids:
+        return  # admin commands give nothing away to anyone else
+    async with svc.sessions() as session:
+        counts = await queries.stats(session)
+    lines = [
+        f"users: {counts.users}",
+        f"characters: {counts.characters}",
+        f"messages: {counts.messages}",
+        f"queue: {svc.pipeline.queue_depth}",
+    ]
+    for kind in ("text", "caption", "image"):
+        lines.append(f"{kind}: {_percentiles(svc.pipeline.latencies(kind))}")
+    await message.reply_text("\n".join(lines))
+
+
+def _percentiles(samples: list[float]) -> str:
+    """'p50 0.12 s · p95 0.40 s (n=37)', or '-' with no samples yet."""
+    if not samples:
+        return "-"
+    if len(samples) == 1:
+        return f"p50 {samples[0]:.2f} s (n=1)"
+    cuts = statistics.quantiles(samples, n=20, method="inclusive")
+    return f"p50 {cuts[9]:.2f} s · p95 {cuts[18]:.2f} s (n={len(samples)})"
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Inline buttons: switch character, choose language, confirm /forget."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    svc, place = services(context), Place.of(update)
+    kind, _, value = query.data.partition(":")
+    if kind == "lang" and value in ("zh", "en"):
+        await _set_language(update, context, value)
+        await query.answer()
+        await query.edit_message_text(text("lang_set", value))  # type: ignore[arg-type]
+        return
+    lang = await user_language(update, context)
+    if kind == "use":
+        async with svc.sessions() as session, session.begin():
+            character = await queries.get_character(session, int(value))
+            if character is None or character.chat_id != place.chat_id:
+                await query.answer(text("character_gone", lang), show_alert=True)
+                return
+            await queries.set_active_character(session, *place.active, character.id)
+        await query.answer()
+        await query.edit_message_text(text("switched", lang, name=character.persona_name))
+        return
+    if kind == "forget":
+        answer, _, owner = value.partition(":")
+        if owner != str(place.user_id):
+            await query.answer()  # someone else's confirmation button
+            return
+        if answer == "yes":
+            async with svc.sessions() as session, session.begin():
+                if place.group:
+                    await queries.forget_user_in_chat(session, place.user_id, place.chat_id)
+                else:
+                    await queries.forget_user(session, place.user_id)
+            if context.user_data is not None:
+                context.user_data.clear()
+        await query.answer()
+        await query.edit_message_text(
+            text("forget_done" if answer == "yes" else "forget_cancelled", lang)
+        )
+        return
+    await query.answer()

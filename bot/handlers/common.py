@@ -1,0 +1,95 @@
+"""Small things every handler asks: which language, which character, is this a group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Chat, Message, Update, User
+from telegram.ext import ContextTypes
+
+from bot.conversation import active_key
+from bot.services import services
+from bot.texts import Lang
+from inference.language import language_from_code
+from storage import queries
+from storage.records import CharacterRecord
+
+
+def is_group(chat: Chat) -> bool:
+    return chat.type in (Chat.GROUP, Chat.SUPERGROUP)
+
+
+def display_name(message: Message) -> str:
+    """Who wrote a message: the user's name, or the channel/anonymous admin's chat title."""
+    if message.sender_chat is not None:
+        return message.sender_chat.title or message.sender_chat.effective_name or "Admin"
+    user = message.from_user
+    return user.full_name if user is not None else "?"
+
+
+async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lang:
+    """The language chosen with /lang, else the one Telegram reports for the user."""
+    cached = context.user_data.get("lang") if context.user_data is not None else None
+    if cached in ("zh", "en"):
+        return cached
+    user = update.effective_user
+    if user is None:
+        return "en"
+    async with services(context).sessions() as session:
+        chosen = await queries.get_user_language(session, user.id)
+    lang: Lang = (
+        "zh"
+        if chosen == "zh"
+        else "en"
+        if chosen == "en"
+        else language_from_code(user.language_code)
+    )
+    if context.user_data is not None and chosen is not None:
+        context.user_data["lang"] = lang
+    return lang
+
+
+def is_reply_to_bot(message: Message, bot_id: int) -> bool:
+    reply = message.reply_to_message
+    return reply is not None and reply.from_user is not None and reply.from_user.id == bot_id
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an update happens and who sent it: the keys most queries need."""
+
+    chat_id: int
+    user_id: int
+    group: bool
+
+    @classmethod
+    def of(cls, update: Update) -> Place:
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None
+        user_id = user.id if user is not None else chat.id
+        return cls(chat.id, user_id, is_group(chat))
+
+    @property
+    def active(self) -> tuple[int, int]:
+        return active_key(self.chat_id, self.user_id, group=self.group)
+
+
+async def current_character(
+    session: AsyncSession, place: Place, message: Message | None, bot_id: int
+) -> CharacterRecord | None:
+    """The character a message is for: the one whose message it replies to, else the active one."""
+    if message is not None and is_reply_to_bot(message, bot_id):
+        assert message.reply_to_message is not None
+        found = await queries.character_for_telegram_message(
+            session, place.chat_id, message.reply_to_message.message_id
+        )
+        if found is not None:
+            return found
+    return await queries.get_active_character(session, *place.active)
+
+
+def sender(update: Update) -> User:
+    user = update.effective_user
+    assert user is not None
+    return user

@@ -1,0 +1,188 @@
+"""A photo arrives: the person in it looks, becomes someone, speaks, and is drawn speaking."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Message, MessageEntity, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.failures import failure_key
+from bot.handlers.common import Place, display_name, user_language
+from bot.handlers.speech import draw_picture, say
+from bot.pictures import download
+from bot.sending import StatusMessage, show_action
+from bot.services import Services, services
+from bot.telegram_text import clean_user_text
+from bot.texts import Lang, text
+from inference.errors import InferenceError
+from storage import queries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """The file to download for a photo message: its id and the size Telegram declares."""
+
+    file_id: str
+    file_size: int | None
+
+
+def photo_of(message: Message) -> PhotoRef | None:
+    """The largest photo size, or an image sent as a file; None for anything else."""
+    if message.photo:
+        largest = message.photo[-1]
+        return PhotoRef(largest.file_id, largest.file_size)
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return PhotoRef(document.file_id, document.file_size)
+    return None
+
+
+def is_addressed_caption(message: Message, bot_username: str) -> bool:
+    """In groups a photo is for us when its caption says /talk or mentions the bot."""
+    entities = message.parse_caption_entities([MessageEntity.BOT_COMMAND, MessageEntity.MENTION])
+    for entity, value in entities.items():
+        name = value.lower()
+        if entity.type == MessageEntity.MENTION and name == f"@{bot_username.lower()}":
+            return True
+        if entity.type == MessageEntity.BOT_COMMAND and name in (
+            "/talk",
+            f"/talk@{bot_username.lower()}",
+        ):
+            return True
+    return False
+
+
+def strip_addressing(caption: str | None, bot_username: str) -> str:
+    """The caption without '/talk', '/talk@bot' or '@bot': what the user says to the person."""
+    words = (caption or "").split()
+    drop = {"/talk", f"/talk@{bot_username}".lower(), f"@{bot_username}".lower()}
+    return clean_user_text(" ".join(w for w in words if w.lower() not in drop))
+
+
+async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo (or an image file): its person speaks first and is drawn speaking."""
+    message = update.effective_message
+    assert message is not None
+    svc = services(context)
+    place = Place.of(update)
+    if place.group and not is_addressed_caption(message, svc.bot_username):
+        return  # group photos not meant for us stay private to the group
+    await meet(
+        update,
+        context,
+        photo_message=message,
+        said=strip_addressing(message.caption, svc.bot_username),
+    )
+
+
+async def talk_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/talk in reply to a photo: the person in that photo joins the chat."""
+    message = update.effective_message
+    assert message is not None
+    reply = message.reply_to_message
+    if reply is not None and photo_of(reply) is not None:
+        await meet(
+            update, context, photo_message=reply, said=clean_user_text(" ".join(context.args or []))
+        )
+        return
+    lang = await user_language(update, context)
+    await message.reply_text(text("talk_needs_photo", lang))
+
+
+async def meet(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, photo_message: Message, said: str
+) -> None:
+    """Make a character from `photo_message`; `said` (may be empty) is the user's first words."""
+    message = update.effective_message
+    assert message is not None
+    svc, _bot, place = services(context), context.bot, Place.of(update)
+    lang = await user_language(update, context)
+    photo = photo_of(photo_message)
+    if photo is None:
+        await message.reply_text(text("unsupported_media", lang))
+        return
+    if photo.file_size is not None and photo.file_size > svc.settings.max_download_bytes:
+        await message.reply_text(text("file_too_big", lang))
+        return
+    if not svc.limits.take_photo(place.user_id):
+        await message.reply_text(text("photo_limit", lang))
+        return
+    if not svc.limits.start_job(place.user_id):
+        await message.reply_text(text("one_at_a_time", lang))
+        return
+    try:
+        await _meet(svc, context, place, message, photo, said, lang)
+    finally:
+        svc.limits.finish_job(place.user_id)
+
+
+async def _meet(
+    svc: Services,
+    context: ContextTypes.DEFAULT_TYPE,
+    place: Place,
+    message: Message,
+    photo: PhotoRef,
+    said: str,
+    lang: Lang,
+) -> None:
+    bot, pipeline = context.bot, svc.pipeline
+    status = await StatusMessage.post(
+        bot, place.chat_id, text("status_looking", lang), reply_to=message.message_id
+    )
+    await show_action(bot, place.chat_id)
+    try:
+        data = await download(bot, photo.file_id)
+    except TelegramError as exc:
+        log.warning("photo download failed: %s", exc)
+        await status.update(text("download_failed", lang))
+        return
+    try:
+        image = await pipeline.decode(data)
+        description = await pipeline.describe(image, chat_key=place.chat_id)
+        await status.update(text("status_thinking", lang))
+        persona = await pipeline.create_persona(description, lang, chat_key=place.chat_id)
+        async with svc.sessions() as session, session.begin():
+            await queries.upsert_user(session, place.user_id, display_name(message), lang)
+            character = await queries.create_character(
+                session,
+                chat_id=place.chat_id,
+                owner_id=place.user_id,
+                photo_file_id=photo.file_id,
+                description=description,
+                persona_name=persona.name,
+                persona_traits=persona.traits,
+                persona_style=persona.speaking_style,
+                language=persona.language,
+            )
+            await queries.set_active_character(session, *place.active, character.id)
+            if said:
+                await queries.add_message(
+                    session,
+                    character_id=character.id,
+                    chat_id=place.chat_id,
+                    author_id=place.user_id,
+                    author_name=display_name(message),
+                    role="user",
+                    text=said,
+                    telegram_message_id=message.message_id,
+                )
+        if said:
+            speaker = display_name(message) if place.group else None
+            line = await pipeline.reply(persona, [], said, speaker=speaker, chat_key=place.chat_id)
+        else:
+            line = await pipeline.first_line(persona, chat_key=place.chat_id)
+    except InferenceError as exc:
+        await status.update(text(failure_key(exc), lang))
+        return
+    spoken = await say(svc, bot, character, line, reply_to=message.message_id)
+    # The picture takes longest: draw it in the background so this chat can already talk.
+    context.application.create_task(
+        draw_picture(svc, bot, character, image, spoken, lang=lang, status=status),
+        update=None,
+        name=f"picture-{character.id}",
+    )

@@ -1,0 +1,101 @@
+"""/share links: the same character (persona and photo) for someone else, with fresh history."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.conversation import persona_of
+from bot.failures import failure_key
+from bot.handlers.common import Place, current_character, display_name, user_language
+from bot.handlers.speech import draw_picture, say
+from bot.pictures import load_photo
+from bot.services import services
+from bot.texts import text
+from inference.errors import InferenceError
+from storage import queries
+
+log = logging.getLogger(__name__)
+
+
+def new_share_code() -> str:
+    """An unguessable code (96 random bits) that fits Telegram's 64-character start payload."""
+    return secrets.token_urlsafe(12)
+
+
+def share_links(bot_username: str, code: str) -> tuple[str, str]:
+    """The deep link that opens the character, and the one that adds it to a group."""
+    base = f"https://t.me/{bot_username}"
+    return f"{base}?start={code}", f"{base}?startgroup={code}"
+
+
+async def share_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/share: links to this character for others; /share off revokes them."""
+    message = update.effective_message
+    assert message is not None
+    svc, place = services(context), Place.of(update)
+    lang = await user_language(update, context)
+    async with svc.sessions() as session, session.begin():
+        character = await current_character(session, place, message, context.bot.id)
+        if character is None:
+            await message.reply_text(text("no_character", lang))
+            return
+        if character.owner_id != place.user_id:
+            await message.reply_text(text("share_not_owner", lang))
+            return
+        if (context.args or [""])[0].lower() == "off":
+            await queries.set_share_code(session, character.id, None)
+            reply = text("share_off", lang, name=character.persona_name)
+        else:
+            code = character.share_code or new_share_code()
+            await queries.set_share_code(session, character.id, code)
+            link, group_link = share_links(svc.bot_username, code)
+            reply = text(
+                "share_link", lang, name=character.persona_name, link=link, group_link=group_link
+            )
+    await message.reply_text(reply)
+
+
+async def open_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+    """A share link was opened: a copy of the character here, fresh history, it speaks first."""
+    message = update.effective_message
+    assert message is not None
+    svc, place, bot = services(context), Place.of(update), context.bot
+    lang = await user_language(update, context)
+    async with svc.sessions() as session, session.begin():
+        source = await queries.character_by_share_code(session, code)
+        if source is None:
+            await message.reply_text(text("share_invalid", lang))
+            return
+        await queries.upsert_user(session, place.user_id, display_name(message), lang)
+        character = await queries.create_character(
+            session,
+            chat_id=place.chat_id,
+            owner_id=place.user_id,
+            photo_file_id=source.photo_file_id,
+            description=source.description,
+            persona_name=source.persona_name,
+            persona_traits=source.persona_traits,
+            persona_style=source.persona_style,
+            language=source.language,
+            source_character_id=source.id,
+        )
+        await queries.set_active_character(session, *place.active, character.id)
+    await message.reply_text(text("share_opened", lang, name=character.persona_name))
+    try:
+        line = await svc.pipeline.first_line(persona_of(character), chat_key=place.chat_id)
+        spoken = await say(svc, bot, character, line, reply_to=None)
+        image = await load_photo(bot, svc.pipeline, character.photo_file_id)
+    except InferenceError as exc:
+        await message.reply_text(text(failure_key(exc), lang))
+        return
+    except TelegramError:
+        log.warning("could not fetch the shared character's photo", exc_info=True)
+        return
+    context.application.create_task(
+        draw_picture(svc, bot, character, image, spoken, lang=lang), name=f"picture-{character.id}"
+    )

@@ -1,0 +1,108 @@
+"""How a character's words and pictures reach the chat, stored first so nothing is lost."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from PIL import Image
+from telegram import Bot, Message
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot.conversation import persona_of
+from bot.failures import failure_key
+from bot.sending import StatusMessage, send_picture, send_text, show_action
+from bot.services import Services
+from bot.texts import Lang, text
+from inference.errors import InferenceError
+from storage import queries
+from storage.records import CharacterRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """A stored character turn and, when Telegram took it, the message that carries it."""
+
+    turn_id: int
+    text: str
+    message: Message | None
+
+    @property
+    def message_id(self) -> int | None:
+        return self.message.message_id if self.message is not None else None
+
+
+async def say(
+    svc: Services, bot: Bot, character: CharacterRecord, line: str, *, reply_to: int | None
+) -> SpokenLine:
+    """Store the character's turn, send it, then remember its Telegram id for reply routing.
+
+    The turn is committed before sending: if Telegram fails for good, the conversation is
+    still whole and the line can be drawn again with /image.
+    """
+    async with svc.sessions() as session, session.begin():
+        turn = await queries.add_message(
+            session,
+            character_id=character.id,
+            chat_id=character.chat_id,
+            author_id=None,
+            author_name=character.persona_name,
+            role="character",
+            text=line,
+        )
+    try:
+        sent = await send_text(bot, character.chat_id, line, reply_to=reply_to)
+    except TelegramError:
+        log.exception("could not send character %d's line; it is stored", character.id)
+        return SpokenLine(turn.id, line, None)
+    async with svc.sessions() as session, session.begin():
+        await queries.set_telegram_message_id(session, turn.id, sent.message_id)
+    return SpokenLine(turn.id, line, sent)
+
+
+async def draw_picture(
+    svc: Services,
+    bot: Bot,
+    character: CharacterRecord,
+    image: Image.Image,
+    line: SpokenLine,
+    *,
+    lang: Lang,
+    status: StatusMessage | None = None,
+) -> None:
+    """Draw the character saying `line` and send it as a reply to the line's message."""
+    chat_id, reply_to = character.chat_id, line.message_id
+    try:
+        if status is not None:
+            await status.update(text("status_drawing", lang))
+        await show_action(bot, chat_id, ChatAction.UPLOAD_PHOTO)
+        picture = await svc.pipeline.talking_image(
+            image, persona_of(character), line.text, chat_key=chat_id
+        )
+        if picture.flagged:
+            await send_text(bot, chat_id, text("picture_withheld", lang), reply_to=reply_to)
+        else:
+            sent = await send_picture(bot, chat_id, picture.jpeg, reply_to=reply_to)
+            async with svc.sessions() as session, session.begin():
+                await queries.set_picture_message_id(session, line.turn_id, sent.message_id)
+        if status is not None:
+            await status.update(text("status_done", lang, name=character.persona_name))
+    except InferenceError as exc:
+        log.warning("talking picture failed: %s", exc)
+        message = text(failure_key(exc), lang)
+        if status is not None:
+            await status.update(message)
+        else:
+            await _send_quietly(bot, chat_id, message, reply_to)
+    except TelegramError:
+        log.exception("could not send the talking picture of character %d", character.id)
+
+
+async def _send_quietly(bot: Bot, chat_id: int, message: str, reply_to: int | None) -> None:
+    try:
+        await send_text(bot, chat_id, message, reply_to=reply_to)
+    except TelegramError:
+        log.exception("could not tell chat %d about a failure", chat_id)

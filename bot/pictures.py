@@ -1,0 +1,20 @@
+"""Getting a photo's pixels back from Telegram (we keep only its file_id)."""
+
+from __future__ import annotations
+
+from PIL import Image
+from telegram import Bot
+
+from bot.sending import retrying
+from inference.pipeline import Pipeline
+
+
+async def download(bot: Bot, file_id: str) -> bytes:
+    """The bytes of a file Telegram keeps for us (retrying transient faults)."""
+    telegram_file = await retrying(lambda: bot.get_file(file_id))
+    return bytes(await retrying(telegram_file.download_as_bytearray))
+
+
+async def load_photo(bot: Bot, pipeline: Pipeline, file_id: str) -> Image.Image:
+    """Download and safely decode a photo; raises TelegramError or BadImage."""
+    return await pipeline.decode(await download(bot, file_id))

@@ -1,0 +1,120 @@
+"""Sending to Telegram without losing anything: split, retry transient faults, tolerate edits."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from bot.telegram_text import fit_caption, split_message
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SEND_ATTEMPTS = 3
+
+
+async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
+    """Run a Bot API call, retrying 5xx/timeouts with backoff (429s are the rate limiter's)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryAfter:
+            raise
+        except (TimedOut, NetworkError) as exc:
+            if attempt == attempts:
+                raise
+            delay = 0.5 * 2 ** (attempt - 1)
+            log.warning(
+                "Telegram call failed (%s), retry %d in %.1f s", type(exc).__name__, attempt, delay
+            )
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+async def send_text(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    *,
+    reply_to: int | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """Send `text` (split at 4096) as plain text; returns the first message sent."""
+    pieces = split_message(text) or ["…"]
+    first: Message | None = None
+    for index, piece in enumerate(pieces):
+        send = functools.partial(
+            bot.send_message,
+            chat_id,
+            piece,
+            reply_parameters=_reply(reply_to if index == 0 else None),
+            reply_markup=markup if index == len(pieces) - 1 else None,
+        )
+        sent = await retrying(send)
+        first = first or sent
+    assert first is not None
+    return first
+
+
+async def send_picture(
+    bot: Bot, chat_id: int, jpeg: bytes, *, reply_to: int | None, caption: str | None = None
+) -> Message:
+    """Send a JPEG as a photo replying to `reply_to`."""
+    return await retrying(
+        lambda: bot.send_photo(
+            chat_id,
+            jpeg,
+            caption=fit_caption(caption) if caption else None,
+            reply_parameters=_reply(reply_to),
+        )
+    )
+
+
+async def show_action(bot: Bot, chat_id: int, action: str = ChatAction.TYPING) -> None:
+    """ "typing…" in the chat header; purely cosmetic, so failures are ignored."""
+    try:
+        await bot.send_chat_action(chat_id, action)
+    except Exception:
+        log.debug("chat action failed", exc_info=True)
+
+
+class StatusMessage:
+    """One message that says what the bot is doing, edited as the stages finish."""
+
+    def __init__(self, bot: Bot, chat_id: int, message: Message) -> None:
+        self._bot, self._chat_id, self._message = bot, chat_id, message
+
+    @classmethod
+    async def post(
+        cls, bot: Bot, chat_id: int, text: str, *, reply_to: int | None
+    ) -> StatusMessage:
+        return cls(bot, chat_id, await send_text(bot, chat_id, text, reply_to=reply_to))
+
+    @property
+    def message_id(self) -> int:
+        return self._message.message_id
+
+    async def update(self, text: str) -> None:
+        """Edit the status; an edit that fails only loses a progress hint, so it is logged."""
+        try:
+            await retrying(
+                lambda: self._bot.edit_message_text(text, self._chat_id, self._message.message_id)
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                log.warning("could not edit the status message: %s", exc.message)
+        except Exception:
+            log.warning("could not edit the status message", exc_info=True)

@@ -1,0 +1,27 @@
+"""The long-lived things every handler needs, created in post_init and kept in bot_data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import ContextTypes
+
+from bot.limits import UserLimits
+from bot.settings import Settings
+from inference.pipeline import Pipeline
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pipeline: Pipeline
+    sessions: async_sessionmaker[AsyncSession]
+    limits: UserLimits
+    bot_username: str
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The application's services (set up by post_init)."""
+    found: Services = context.bot_data["services"]
+    return found

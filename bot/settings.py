@@ -1,0 +1,80 @@
+"""All configuration, read once from the environment (and `.env`) and passed down as objects."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from inference.config import InferenceConfig
+
+DEFAULT_CAPTION_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+DEFAULT_DIALOGUE_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
+DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
+
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every knob an operator can turn; names are the environment variables in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    database_url: str = "sqlite+aiosqlite:///data/photo_talk.sqlite3"
+
+    caption_model: str = DEFAULT_CAPTION_MODEL
+    dialogue_model: str = DEFAULT_DIALOGUE_MODEL
+    image_model: str = DEFAULT_IMAGE_MODEL
+    inference_device: str = "auto"
+    image_steps: int = Field(default=2, ge=1, le=50)
+    image_strength: float = Field(default=0.5, gt=0.0, le=1.0)
+    image_size: int = Field(default=512, ge=64, le=2048)
+    max_new_tokens: int = Field(default=160, ge=16, le=2048)
+    max_batch_size: int = Field(default=8, ge=1, le=64)
+    torch_compile: bool = False
+    stage_timeout_s: float = Field(default=300.0, gt=0)
+
+    queue_size: int = Field(default=64, ge=1)
+    history_turns: int = Field(default=40, ge=2, le=1000)
+    max_download_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=4096)
+    max_photos_per_hour: int = Field(default=20, ge=0)
+    max_jobs_per_user: int = Field(default=1, ge=1)
+    allowed_user_ids: IdSet = frozenset()
+    allowed_chat_ids: IdSet = frozenset()
+    admin_user_ids: IdSet = frozenset()
+    history_retention_days: int = Field(default=0, ge=0)
+    log_message_text: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _parse_id_list(cls, value: object) -> object:
+        """Accept "1,2 3" from the environment as well as real lists."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(",", " ").split())
+        return value
+
+    @cached_property
+    def inference(self) -> InferenceConfig:
+        """The part of the settings the AI core needs."""
+        return InferenceConfig(
+            caption_model=self.caption_model,
+            dialogue_model=self.dialogue_model,
+            image_model=self.image_model.strip(),
+            device=self.inference_device,
+            max_image_pixels=self.max_image_pixels,
+            image_steps=self.image_steps,
+            image_strength=self.image_strength,
+            image_size=self.image_size,
+            max_new_tokens=self.max_new_tokens,
+            stage_timeout_s=self.stage_timeout_s,
+            queue_size=self.queue_size,
+            max_batch_size=self.max_batch_size,
+            torch_compile=self.torch_compile,
+        )

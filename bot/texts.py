@@ -1,0 +1,240 @@
+"""Every user-visible sentence, in Chinese and English, in one place."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+TEXTS: dict[str, dict[Lang, str]] = {
+    # --- commands -------------------------------------------------------------------------
+    "welcome": {
+        "en": (
+            "Hi! Send me a photo of a person — an old family picture, a friend, a painting — "
+            "and I will let them speak. They will say something first, show themselves talking, "
+            "and you can keep chatting.\n\nThe characters are AI role-play: made up from the "
+            "picture, not the real people. /help lists the commands."
+        ),
+        "zh": (
+            "你好！发给我一张有人物的照片——老照片、朋友、一幅画都可以——我会让照片里的人开口说话。"
+            "TA 会先开口，给你看 TA 说话的样子，然后你们可以一直聊下去。\n\n"
+            "这些角色是 AI 角色扮演：根据照片想象出来的，并不是真实的人。/help 查看所有命令。"
+        ),
+    },
+    "help": {
+        "en": (
+            "Send a photo to meet the person in it, then just write to them.\n\n"
+            "/characters – your recent characters, to switch between them\n"
+            "/new – start with a new photo\n"
+            "/reset – clear the current conversation (the character stays)\n"
+            "/image – draw the character saying their last line again\n"
+            "/share – a link that opens this character for someone else\n"
+            "/lang – 中文 / English\n"
+            "/forget – delete everything stored about you\n\n"
+            "In a group: send a photo with /talk in the caption (or reply /talk to a photo); "
+            "reply to the character's messages to talk to it."
+        ),
+        "zh": (
+            "发一张照片，认识照片里的人，然后直接给 TA 写消息。\n\n"
+            "/characters – 最近的角色，可以切换\n"
+            "/new – 换一张新照片\n"
+            "/reset – 清空当前对话（角色保留）\n"
+            "/image – 重新画出角色说最后一句话的样子\n"
+            "/share – 生成链接，让别人也能和这个角色聊天\n"
+            "/lang – 中文 / English\n"
+            "/forget – 删除关于你的所有数据\n\n"
+            "在群里：发照片时在说明里写 /talk（或用 /talk 回复一张照片）；"
+            "回复角色的消息就能和 TA 说话。"
+        ),
+    },
+    "cmd_start": {"en": "Start and see what I can do", "zh": "开始，看看我能做什么"},
+    "cmd_help": {"en": "How to use the bot", "zh": "使用说明"},
+    "cmd_characters": {"en": "Your recent characters", "zh": "最近的角色"},
+    "cmd_new": {"en": "Start with a new photo", "zh": "换一张新照片"},
+    "cmd_reset": {"en": "Clear the current conversation", "zh": "清空当前对话"},
+    "cmd_image": {"en": "Draw the character speaking again", "zh": "重新画出角色说话的样子"},
+    "cmd_share": {"en": "Share this character by link", "zh": "用链接分享这个角色"},
+    "cmd_talk": {"en": "Let the person in a photo talk", "zh": "让照片里的人开口"},
+    "cmd_lang": {"en": "中文 / English", "zh": "中文 / English"},
+    "cmd_forget": {"en": "Delete everything stored about you", "zh": "删除关于你的所有数据"},
+    "lang_set": {"en": "I will speak English with you.", "zh": "好的，我会和你说中文。"},
+    "new_photo": {
+        "en": "Send me a new photo of a person and they will start talking.",
+        "zh": "发给我一张新的人物照片，TA 就会开口说话。",
+    },
+    "no_character": {
+        "en": "Send me a photo of a person first, and they will talk to you.",
+        "zh": "先发给我一张人物照片，TA 就会和你说话。",
+    },
+    "characters_title": {"en": "Your recent characters:", "zh": "你最近的角色："},
+    "characters_empty": {
+        "en": "No characters yet — send me a photo.",
+        "zh": "还没有角色——发一张照片给我吧。",
+    },
+    "switched": {"en": "Now talking with {name}.", "zh": "现在和 {name} 聊天。"},
+    "character_gone": {
+        "en": "That character no longer exists.",
+        "zh": "这个角色已经不存在了。",
+    },
+    "reset_done": {
+        "en": "The conversation with {name} is cleared. Say something to start again.",
+        "zh": "和 {name} 的对话已清空。说点什么重新开始吧。",
+    },
+    "reset_not_allowed": {
+        "en": "Only the person who made this character or a group admin can clear it.",
+        "zh": "只有创建这个角色的人或群管理员可以清空对话。",
+    },
+    "forget_confirm": {
+        "en": "Delete all your characters and conversations? This cannot be undone.",
+        "zh": "删除你所有的角色和对话？删除后无法恢复。",
+    },
+    "forget_group_confirm": {
+        "en": "Delete your own messages to the characters in this group?",
+        "zh": "删除你在这个群里和角色的所有消息？",
+    },
+    "forget_yes": {"en": "Yes, delete", "zh": "确定删除"},
+    "forget_no": {"en": "Cancel", "zh": "取消"},
+    "forget_done": {
+        "en": "Done — everything about you is deleted.",
+        "zh": "完成——你的所有数据已删除。",
+    },
+    "forget_cancelled": {"en": "Nothing was deleted.", "zh": "没有删除任何东西。"},
+    "share_link": {
+        "en": (
+            "Anyone who opens this link meets {name} (their own fresh conversation):\n{link}\n\n"
+            "Add {name} to a group:\n{group_link}\n\n/share off revokes the links."
+        ),
+        "zh": (
+            "打开这个链接的人都能认识 {name}（各自开始新的对话）：\n{link}\n\n"
+            "把 {name} 加到群里：\n{group_link}\n\n发送 /share off 可以让链接失效。"
+        ),
+    },
+    "share_off": {
+        "en": "The share links of {name} no longer work.",
+        "zh": "{name} 的分享链接已失效。",
+    },
+    "share_not_owner": {
+        "en": "Only the person who made this character can share it.",
+        "zh": "只有创建这个角色的人可以分享它。",
+    },
+    "share_invalid": {
+        "en": "This link no longer works. Send me a photo to make your own character.",
+        "zh": "这个链接已经失效了。发一张照片来创建你自己的角色吧。",
+    },
+    "share_opened": {"en": "You are now talking with {name}.", "zh": "你现在在和 {name} 聊天。"},
+    "group_welcome": {
+        "en": (
+            "Hi everyone! Send a photo with /talk in the caption (or reply /talk to a photo) "
+            "and the person in it will join the chat. Reply to their messages to talk to them."
+        ),
+        "zh": (
+            "大家好！发照片时在说明里写 /talk（或用 /talk 回复一张照片），照片里的人就会加入聊天。"
+            "回复 TA 的消息就能和 TA 说话。"
+        ),
+    },
+    "talk_needs_photo": {
+        "en": "Reply /talk to a photo, or send a photo with /talk in its caption.",
+        "zh": "请用 /talk 回复一张照片，或者发照片时在说明里写 /talk。",
+    },
+    # --- progress -------------------------------------------------------------------------
+    "status_looking": {"en": "👀 Looking at the photo…", "zh": "👀 正在看照片…"},
+    "status_thinking": {"en": "💭 Getting to know them…", "zh": "💭 正在了解 TA…"},
+    "status_drawing": {"en": "🎨 Drawing them talking…", "zh": "🎨 正在画 TA 说话的样子…"},
+    "status_done": {"en": "✅ Meet {name}.", "zh": "✅ 认识一下 {name}。"},
+    # --- bad input, limits, faults ---------------------------------------------------------
+    "not_an_image": {
+        "en": "I couldn't read that as a picture. Please send a normal photo (JPEG or PNG).",
+        "zh": "我读不懂这张图片。请发一张普通的照片（JPEG 或 PNG）。",
+    },
+    "image_too_large": {
+        "en": "That picture is too large for me. Please send a smaller photo.",
+        "zh": "这张图片太大了。请发一张小一点的照片。",
+    },
+    "file_too_big": {
+        "en": (
+            "That file is over 20 MB, more than Telegram lets me download. "
+            "Please send it as a photo."
+        ),
+        "zh": "文件超过 20 MB，Telegram 不允许我下载。请以照片形式发送。",
+    },
+    "animated": {
+        "en": "Animated pictures and videos can't talk yet — please send a still photo.",
+        "zh": "动图和视频还不能开口说话——请发一张静态照片。",
+    },
+    "unsupported_media": {
+        "en": (
+            "I can only bring photos to life. "
+            "Send me a photo of a person, or write to your character."
+        ),
+        "zh": "我只能让照片开口说话。发一张人物照片，或者给你的角色写消息吧。",
+    },
+    "sticker": {
+        "en": "Cute sticker! I can only talk with photos, though — send me one.",
+        "zh": "贴纸很可爱！不过我只能让照片说话——发一张照片给我吧。",
+    },
+    "voice": {
+        "en": "I can't listen to voice messages yet — please write instead.",
+        "zh": "我还听不了语音消息——请打字告诉我吧。",
+    },
+    "empty_text": {
+        "en": "That message looks empty — write something to your character.",
+        "zh": "这条消息好像是空的——给你的角色写点什么吧。",
+    },
+    "download_failed": {
+        "en": "I couldn't download that photo from Telegram. Please send it again.",
+        "zh": "我没能从 Telegram 下载这张照片。请再发一次。",
+    },
+    "busy": {
+        "en": "I'm very busy right now — please try again in a minute.",
+        "zh": "我现在太忙了——请一分钟后再试。",
+    },
+    "one_at_a_time": {
+        "en": "Still working on your last message — one moment, please.",
+        "zh": "还在处理你的上一条消息——请稍等。",
+    },
+    "photo_limit": {
+        "en": "You've sent a lot of photos this hour. Please try again later.",
+        "zh": "你这一小时发的照片太多了。请稍后再试。",
+    },
+    "try_again": {
+        "en": "Something went wrong on my side. Please try again.",
+        "zh": "我这边出了点问题。请再试一次。",
+    },
+    "picture_withheld": {
+        "en": "I couldn't draw a suitable picture this time, but you can keep talking.",
+        "zh": "这次没能画出合适的图片，不过你们可以继续聊。",
+    },
+    "not_allowed": {
+        "en": "Sorry, this bot is private.",
+        "zh": "抱歉，这是一个私人机器人。",
+    },
+    # --- terminal chat (photo-talk chat) ----------------------------------------------------
+    "cli_loading": {"en": "loading models", "zh": "正在加载模型"},
+    "cli_looking": {"en": "looking at the photo", "zh": "正在看照片"},
+    "cli_thinking": {"en": "getting to know them", "zh": "正在了解 TA"},
+    "cli_speaking": {"en": "finding the first words", "zh": "正在想第一句话"},
+    "cli_drawing": {"en": "drawing them talking", "zh": "正在画 TA 说话的样子"},
+    "cli_replying": {"en": "{name} is thinking", "zh": "{name} 正在想"},
+    "cli_sees": {"en": "I see: {description}", "zh": "我看到：{description}"},
+    "cli_persona": {
+        "en": "{name} — {traits}. Speaks: {style}",
+        "zh": "{name} —— {traits}。说话方式：{style}",
+    },
+    "cli_saved": {"en": "Talking picture saved to {path}", "zh": "说话的图片已保存到 {path}"},
+    "cli_withheld": {
+        "en": "The picture was withheld by the image model's safety checker.",
+        "zh": "图片被图像模型的安全检查拦下了。",
+    },
+    "cli_hint": {
+        "en": "Type to talk (Ctrl-D or /quit to leave). This is AI role-play, not the real person.",
+        "zh": "输入文字和 TA 聊天（Ctrl-D 或 /quit 退出）。这是 AI 角色扮演，不是真实的人。",
+    },
+    "cli_bye": {"en": "Goodbye!", "zh": "再见！"},
+    "cli_no_photo": {"en": "No such file: {path}", "zh": "找不到文件：{path}"},
+}
+
+
+def text(key: str, lang: Lang, **values: object) -> str:
+    """The sentence `key` in `lang`, with `{placeholders}` filled in."""
+    template = TEXTS[key][lang]
+    return template.format(**values) if values else template
