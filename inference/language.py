@@ -30,3 +30,11 @@ def detect_language(text: str) -> Language | None:
 def language_from_code(code: str | None) -> Language:
     """Telegram's `language_code` (e.g. 'zh-hans', 'en-US') → the language we answer in."""
     return "zh" if code and code.lower().startswith("zh") else "en"
+
+
+def reply_language(
+    text: str, persona_language: Language, forced: Language | None = None
+) -> Language:
+    """The language of an answer: the forced one, else the user's latest text's, else the
+    character's own."""
+    return forced or detect_language(text) or persona_language

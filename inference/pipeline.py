@@ -15,7 +15,7 @@ from inference.bubble import draw_speech_bubble
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
 from inference.images import decode_image, encode_jpeg
-from inference.language import detect_language
+from inference.language import reply_language
 from inference.models import Models, load_models
 from inference.prompts import (
     fallback_line,
@@ -102,7 +102,7 @@ class Pipeline:
         chat_key: Hashable = 0,
     ) -> str:
         """The character's answer to `text`; in `language`, else in the language of `text`."""
-        persona = replace(persona, language=language or detect_language(text) or persona.language)
+        persona = replace(persona, language=reply_language(text, persona.language, language))
         dialogue = self._models.dialogue
         request = reply_request(
             persona,

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Literal
 
 from inference.cleaning import clean_generation, looks_garbled
-from inference.language import detect_language
 from inference.types import ChatRequest, Language, Persona, Turn
 
 Message = dict[str, str]
@@ -206,11 +205,6 @@ def first_line_request(
     )
 
 
-def reply_language(persona: Persona, text: str) -> Language:
-    """Follow the user's latest message (Chinese -> Chinese, Latin -> English), else the persona."""
-    return detect_language(text) or persona.language
-
-
 def reply_request(
     persona: Persona,
     history: list[Turn],
@@ -221,7 +215,7 @@ def reply_request(
     max_new_tokens: int,
 ) -> ChatRequest:
     """The next reply: system prompt, as much recent history as fits, then the user's text."""
-    language = reply_language(persona, text)
+    language = persona.language  # the pipeline decides: forced, else the user's latest text
     system = [{"role": "system", "content": character_system_prompt(persona, language)}]
     past = [_turn_message(turn) for turn in history]
     budget = context_window - max_new_tokens

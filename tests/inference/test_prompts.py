@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from inference.prompts import (
@@ -126,9 +128,14 @@ def request_for(
     return reply_request(persona, history, text, speaker, count_chars, 4096, 100)
 
 
-def test_reply_follows_the_language_of_the_latest_text() -> None:
-    assert "用中文回答" in request_for(ANNA, [], "你好吗？").messages[0]["content"]
-    assert "Answer in English" in request_for(XIAOYU, [], "How are you?").messages[0]["content"]
+def test_reply_is_asked_in_the_language_the_pipeline_chose() -> None:
+    assert (
+        "用中文回答" in request_for(replace(ANNA, language="zh"), [], "hi").messages[0]["content"]
+    )
+    assert (
+        "Answer in English"
+        in request_for(replace(XIAOYU, language="en"), [], "你好").messages[0]["content"]
+    )
     assert "用中文回答" in request_for(XIAOYU, [], "😊").messages[0]["content"]
 
 
