@@ -9,7 +9,11 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
 # Zero-width and bidi control characters carry no words; a text of only these is empty.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+# The zero-width joiner is kept inside text: it glues emoji sequences such as 👨‍👩‍👧.
+_INVISIBLE = re.compile(
+    "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]"
+)
+_JOINER = "\u200d"
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -42,5 +46,7 @@ def clean_user_text(text: str | None) -> str:
     if not text:
         return ""
     text = _INVISIBLE.sub("", text)
+    if not text.replace(_JOINER, "").strip():
+        return ""
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     return text.strip()

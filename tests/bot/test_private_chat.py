@@ -273,3 +273,63 @@ async def test_a_restart_keeps_the_conversation(
         turns = await queries.last_turns(session, character.id, 10)
     assert turns[0].text == "Remember me?"
     assert [t.role for t in turns] == ["user", "character", "user", "character"]
+
+
+async def test_image_draws_the_current_character_saying_its_last_line_again(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+) -> None:
+    await meet(telegram, alice)
+    message = telegram.send_text(alice, None, "How are you?")
+    answer = await telegram.wait_for(
+        "sendMessage",
+        lambda c: c.ok and c.message.reply_to_message_id == message.message_id,
+        timeout=60,
+    )
+    command = telegram.send_text(alice, None, "/image")
+    picture = await telegram.wait_for("sendPhoto", timeout=60)
+    assert picture.message is not None and picture.message.file_bytes
+    assert picture.message.reply_to_message_id == command.message_id
+    async with sessions() as session:
+        [character] = (await session.scalars(select(Character))).all()
+        last = await queries.last_character_turn(session, character.id)
+    assert last is not None and last.text == answer.params["text"]
+    assert (
+        last.picture_message_id == picture.message.message_id
+    )  # replies to it reach the character
+
+
+async def test_lang_switches_the_bots_language(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser
+) -> None:
+    telegram.send_text(alice, None, "/lang")
+    choice = await telegram.wait_for("sendMessage")
+    assert choice.message is not None and choice.message.button_data == ["lang:zh", "lang:en"]
+    telegram.press_button(alice, None, choice.message, "lang:zh")
+    await telegram.wait_for("editMessageText", is_text("lang_set"))
+    telegram.send_text(alice, None, "/help")
+    help_text = await telegram.wait_for("sendMessage", lambda c: c.ok and c.chat_id == alice.id)
+    assert help_text.params["text"] == TEXTS["help"]["zh"]
+    telegram.send_text(alice, None, "/lang en")
+    confirmed = await telegram.wait_for("sendMessage", lambda c: c.ok and c.chat_id == alice.id)
+    assert confirmed.params["text"] == TEXTS["lang_set"]["en"]
+
+
+async def test_an_image_sent_as_a_file_makes_a_character(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+) -> None:
+    png = io.BytesIO()
+    Image.new("RGBA", (80, 100), (200, 150, 120, 255)).save(png, format="PNG")
+    telegram.send_document(alice, None, png.getvalue(), "grandma.png", "image/png")
+    picture = await telegram.wait_for("sendPhoto", timeout=60)
+    assert picture.message is not None
+    assert Image.open(io.BytesIO(picture.message.file_bytes or b"")).size == (80, 100)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Character)) == 1
+
+
+async def test_an_unknown_command_in_private_gets_the_help(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser
+) -> None:
+    telegram.send_text(alice, None, "/dance")
+    answer = await telegram.wait_for("sendMessage")
+    assert answer.params["text"] == TEXTS["help"]["en"]
