@@ -142,28 +142,30 @@ class Worker:
 
     def _run(self) -> None:
         while (batch := self._take_batch()) is not None:
-            stage = batch[0].stage
-            try:
-                results = stage.run_batch([job.payload for job in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{stage.kind}: {len(results)} results for {len(batch)}")
-            except Exception as exc:
-                log.exception("%s stage failed for a batch of %d", stage.kind, len(batch))
-                if self._on_failure is not None:
-                    self._on_failure(exc)
-                error = StageFailed(f"{stage.kind} failed: {type(exc).__name__}")
-                for job in batch:
-                    _call_soon(job, functools.partial(_fail, error=error))
-            else:
-                done = time.perf_counter()
-                with self._cond:
-                    for job in batch:
-                        self._latencies[stage.kind].append(done - job.enqueued_at)
-                for job, result in zip(batch, results, strict=True):
-                    _call_soon(job, functools.partial(_succeed, result=result))
-            finally:
-                with self._cond:
-                    self._running = 0
+            resolutions = self._run_batch(batch)
+            # Idle before callers wake up, so what they read of `depth` is already true.
+            with self._cond:
+                self._running = 0
+            for job, resolve in zip(batch, resolutions, strict=True):
+                _call_soon(job, resolve)
+
+    def _run_batch(self, batch: list[_Job]) -> list[Callable[[asyncio.Future[Any]], None]]:
+        """Run one batch; how each job's future is to be resolved (result or error)."""
+        stage = batch[0].stage
+        try:
+            results = stage.run_batch([job.payload for job in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{stage.kind}: {len(results)} results for {len(batch)}")
+        except Exception as exc:
+            log.exception("%s stage failed for a batch of %d", stage.kind, len(batch))
+            if self._on_failure is not None:
+                self._on_failure(exc)
+            error = StageFailed(f"{stage.kind} failed: {type(exc).__name__}")
+            return [functools.partial(_fail, error=error) for _ in batch]
+        done = time.perf_counter()
+        with self._cond:
+            self._latencies[stage.kind].extend(done - job.enqueued_at for job in batch)
+        return [functools.partial(_succeed, result=result) for result in results]
 
 
 def _call_soon(job: _Job, action: Callable[[asyncio.Future[Any]], object]) -> None:
