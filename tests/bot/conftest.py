@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_kit import bot_settings, tiny_inference_config
 from fake_telegram import FakeTelegram, FakeUser
-from PIL import Image
 from tiny_checkpoints import TinyModels
 
 from bot.app import build_application, running
 from bot.settings import Settings
-from inference.config import InferenceConfig
 from inference.pipeline import Pipeline
 from storage.engine import create_engine, create_session_factory
-
-
-def tiny_inference_config(tiny_models: TinyModels, **overrides: Any) -> InferenceConfig:
-    values: dict[str, Any] = {
-        "caption_model": str(tiny_models.caption),
-        "dialogue_model": str(tiny_models.dialogue),
-        "image_model": str(tiny_models.image),
-        "device": "cpu",
-        "image_size": 64,
-        "max_new_tokens": 24,
-    }
-    values.update(overrides)
-    return InferenceConfig(**values)
 
 
 @pytest.fixture(scope="session")
@@ -44,25 +29,6 @@ def tiny_pipeline(tiny_models: TinyModels) -> Iterator[Pipeline]:
 async def telegram() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as server:
         yield server
-
-
-def bot_settings(
-    telegram: FakeTelegram, database: Path, tiny_models: TinyModels, **overrides: Any
-) -> Settings:
-    values: dict[str, Any] = {
-        "telegram_bot_token": telegram.token,
-        "telegram_api_base_url": telegram.base_url,
-        "telegram_file_base_url": telegram.base_file_url,
-        "database_url": f"sqlite+aiosqlite:///{database}",
-        "caption_model": str(tiny_models.caption),
-        "dialogue_model": str(tiny_models.dialogue),
-        "image_model": str(tiny_models.image),
-        "inference_device": "cpu",
-        "image_size": 64,
-        "max_new_tokens": 24,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -97,16 +63,3 @@ def alice() -> FakeUser:
 @pytest.fixture
 def li() -> FakeUser:
     return FakeUser(1002, "李雷", "lilei", language_code="zh-hans")
-
-
-def photo_bytes(
-    color: tuple[int, int, int] = (180, 140, 120), size: tuple[int, int] = (96, 128)
-) -> bytes:
-    """A small JPEG: a face-coloured oval on a background, enough for the tiny models."""
-    image = Image.new("RGB", size, (40, 60, 90))
-    from PIL import ImageDraw
-
-    ImageDraw.Draw(image).ellipse((20, 20, size[0] - 20, size[1] - 30), fill=color)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG")
-    return buffer.getvalue()

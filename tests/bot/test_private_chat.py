@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from conftest import photo_bytes
+from bot_kit import photo_bytes
 from fake_telegram import FakeTelegram, FakeUser
 from PIL import Image
 from sqlalchemy import func, select

@@ -1,0 +1,57 @@
+"""Helpers the bot tests import by name (a conftest cannot be imported reliably)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from fake_telegram import FakeTelegram
+from PIL import Image, ImageDraw
+from tiny_checkpoints import TinyModels
+
+from bot.settings import Settings
+from inference.config import InferenceConfig
+
+
+def tiny_inference_config(tiny_models: TinyModels, **overrides: Any) -> InferenceConfig:
+    values: dict[str, Any] = {
+        "caption_model": str(tiny_models.caption),
+        "dialogue_model": str(tiny_models.dialogue),
+        "image_model": str(tiny_models.image),
+        "device": "cpu",
+        "image_size": 64,
+        "max_new_tokens": 24,
+    }
+    values.update(overrides)
+    return InferenceConfig(**values)
+
+
+def bot_settings(
+    telegram: FakeTelegram, database: Path, tiny_models: TinyModels, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": telegram.token,
+        "telegram_api_base_url": telegram.base_url,
+        "telegram_file_base_url": telegram.base_file_url,
+        "database_url": f"sqlite+aiosqlite:///{database}",
+        "caption_model": str(tiny_models.caption),
+        "dialogue_model": str(tiny_models.dialogue),
+        "image_model": str(tiny_models.image),
+        "inference_device": "cpu",
+        "image_size": 64,
+        "max_new_tokens": 24,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def photo_bytes(
+    color: tuple[int, int, int] = (180, 140, 120), size: tuple[int, int] = (96, 128)
+) -> bytes:
+    """A small JPEG: a face-coloured oval on a background, enough for the tiny models."""
+    image = Image.new("RGB", size, (40, 60, 90))
+    ImageDraw.Draw(image).ellipse((20, 20, size[0] - 20, size[1] - 30), fill=color)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    return buffer.getvalue()
