@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -26,7 +25,7 @@ from telegram.ext import (
 from bot.handlers import commands, groups, media, photos, sharing, talk
 from bot.handlers.common import Place, user_language
 from bot.limits import UserLimits
-from bot.sending import send_text
+from bot.sending import RetryingRateLimiter, send_text
 from bot.services import Services, services
 from bot.settings import Settings
 from bot.texts import TEXTS, text
@@ -61,7 +60,7 @@ def build_application(settings: Settings, *, pipeline: Pipeline | None = None) -
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(_start_services)
         .post_shutdown(_stop_services)
@@ -70,6 +69,7 @@ def build_application(settings: Settings, *, pipeline: Pipeline | None = None) -
     application.bot_data["settings"] = settings
     application.bot_data["injected_pipeline"] = pipeline
 
+    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, _skip), group=-2)
     application.add_handler(TypeHandler(Update, _allow_list), group=-1)
     application.add_handler(
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -116,6 +116,8 @@ async def _start_services(application: Application) -> None:
             settings.image_model or "none",
         )
         pipeline = await asyncio.to_thread(Pipeline.load, settings.inference)
+        if settings.warm_up:
+            log.info("warmed up in %.1f s", await pipeline.warm_up())
     application.bot_data["engine"] = engine
     application.bot_data["services"] = Services(
         settings=settings,
@@ -158,6 +160,11 @@ async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
     async with svc.sessions() as session, session.begin():
         removed = await queries.prune_messages_before(session, cutoff)
     log.info("retention: removed %d messages older than %s", removed, cutoff.date())
+
+
+async def _skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Channel posts: a channel is no conversation (MessageHandlers would see its posts)."""
+    raise ApplicationHandlerStop
 
 
 async def _allow_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

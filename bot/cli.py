@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    configure_logging(settings.log_level, [token])
+    configure_logging(settings.log_level, [token], message_text=settings.log_message_text)
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
         from bot.chat import ChatOptions, run_chat

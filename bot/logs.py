@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 
 class RedactSecrets(logging.Filter):
@@ -10,7 +11,9 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s]
+        # URLs carry the token percent-encoded too (file downloads: "123%3AABC").
+        found = {s for s in secrets if s} | {quote(s, safe="") for s in secrets if s}
+        self._secrets = sorted(found, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -26,8 +29,9 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
-    """Log to stderr at `level`, with secrets redacted from every handler's output."""
+def configure_logging(level: str, secrets: list[str], *, message_text: bool = False) -> None:
+    """Log to stderr at `level`, with secrets redacted from every handler's output; without
+    `message_text` (LOG_MESSAGE_TEXT) no update or request body is logged, even at DEBUG."""
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -38,3 +42,15 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if not message_text:
+        # At DEBUG these log every update, Bot API call and SQL statement with its parameters
+        # (SQLAlchemy's engine logs statements at INFO already).
+        floor = logging.getLogger().level
+        for name in (
+            "telegram.Bot",
+            "telegram.ext.ExtBot",
+            "telegram.ext.Application",
+            "aiosqlite",
+        ):
+            logging.getLogger(name).setLevel(max(logging.INFO, floor))
+        logging.getLogger("sqlalchemy.engine").setLevel(max(logging.WARNING, floor))

@@ -10,8 +10,9 @@ from inference.pipeline import Pipeline
 
 
 async def download(bot: Bot, file_id: str) -> bytes:
-    """The bytes of a file Telegram keeps for us (retrying transient faults)."""
-    telegram_file = await retrying(lambda: bot.get_file(file_id))
+    """The bytes of a file Telegram keeps for us (retrying transient faults; getFile is
+    retried by the bot's RetryingRateLimiter, the download itself here)."""
+    telegram_file = await bot.get_file(file_id)
     return bytes(await retrying(telegram_file.download_as_bytearray))
 
 

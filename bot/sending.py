@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter
 
 from bot.telegram_text import fit_caption, split_message
 
@@ -25,7 +25,7 @@ async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATT
     for attempt in range(1, attempts + 1):
         try:
             return await call()
-        except RetryAfter:
+        except (RetryAfter, BadRequest):  # BadRequest is a NetworkError, but a 4xx is final
             raise
         except (TimedOut, NetworkError) as exc:
             if attempt == attempts:
@@ -36,6 +36,27 @@ async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATT
             )
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """PTB's flood control (429s waited out), plus `retrying` around every Bot API call:
+    replies, edits and getFile all survive a 5xx or a timeout, not only `send_text`."""
+
+    async def process_request(
+        self,
+        callback: Any,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        limited = super().process_request
+        if endpoint == "sendChatAction":  # cosmetic: not worth delaying the real work for
+            return await limited(callback, args, kwargs, endpoint, data, rate_limit_args)
+        return await retrying(
+            lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args)
+        )
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
@@ -52,18 +73,17 @@ async def send_text(
     reply_to: int | None = None,
     markup: InlineKeyboardMarkup | None = None,
 ) -> Message:
-    """Send `text` (split at 4096) as plain text; returns the first message sent."""
+    """Send `text` (split at 4096) as plain text; returns the first message sent. Transient
+    faults are retried by the bot's RetryingRateLimiter."""
     pieces = split_message(text) or ["…"]
     first: Message | None = None
     for index, piece in enumerate(pieces):
-        send = functools.partial(
-            bot.send_message,
+        sent = await bot.send_message(
             chat_id,
             piece,
             reply_parameters=_reply(reply_to if index == 0 else None),
             reply_markup=markup if index == len(pieces) - 1 else None,
         )
-        sent = await retrying(send)
         first = first or sent
     assert first is not None
     return first
@@ -73,13 +93,11 @@ async def send_picture(
     bot: Bot, chat_id: int, jpeg: bytes, *, reply_to: int | None, caption: str | None = None
 ) -> Message:
     """Send a JPEG as a photo replying to `reply_to`."""
-    return await retrying(
-        lambda: bot.send_photo(
-            chat_id,
-            jpeg,
-            caption=fit_caption(caption) if caption else None,
-            reply_parameters=_reply(reply_to),
-        )
+    return await bot.send_photo(
+        chat_id,
+        jpeg,
+        caption=fit_caption(caption) if caption else None,
+        reply_parameters=_reply(reply_to),
     )
 
 
@@ -110,9 +128,7 @@ class StatusMessage:
     async def update(self, text: str) -> None:
         """Edit the status; an edit that fails only loses a progress hint, so it is logged."""
         try:
-            await retrying(
-                lambda: self._bot.edit_message_text(text, self._chat_id, self._message.message_id)
-            )
+            await self._bot.edit_message_text(text, self._chat_id, self._message.message_id)
         except BadRequest as exc:
             if "not modified" not in exc.message:
                 log.warning("could not edit the status message: %s", exc.message)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from inference.bubble import draw_speech_bubble
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
+from inference.guard import quotes_instructions
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
 from inference.models import Models, load_models
@@ -29,6 +31,7 @@ from inference.worker import Stage, Worker
 
 log = logging.getLogger(__name__)
 
+_WARM_UP_CHAT = "warm-up"
 _RETRY_NUDGE = {
     "en": " (Answer in one or two short sentences, in character.)",
     "zh": "（请以角色身份用一两句话回答。）",
@@ -125,6 +128,19 @@ class Pipeline:
         picture: TalkingPicture = await self._submit("image", drawing, chat_key)
         return picture
 
+    async def warm_up(self) -> float:
+        """One small caption, line and picture through the worker, so the first user pays for
+        no compilation or cuDNN autotuning; returns the seconds it took."""
+        started = time.perf_counter()
+        photo = _warm_up_photo()
+        description = await self.describe(photo, chat_key=_WARM_UP_CHAT)
+        hello = ChatRequest([{"role": "user", "content": "Hello!"}], max_new_tokens=8)
+        line: str = await self._submit("text", hello, _WARM_UP_CHAT)
+        if self._models.painter is not None:
+            drawing = _Drawing(photo, description, line or "Hello!")
+            await self._submit("image", drawing, _WARM_UP_CHAT)
+        return time.perf_counter() - started
+
     def close(self) -> None:
         """Stop the worker; queued jobs are cancelled, a running batch finishes."""
         self._worker.close()
@@ -132,13 +148,17 @@ class Pipeline:
     async def _say(
         self, request: ChatRequest, persona: Persona, kind: str, chat_key: Hashable
     ) -> str:
-        """Generate a line; retry a garbled one once, then fall back to a stock line."""
+        """Generate a line; retry a garbled one once, then fall back to a stock line.
+        A line reciting the system prompt (prompt injection) is replaced by a stock line."""
         text: str = await self._submit("text", request, chat_key)
+        if _recites_instructions(text, request, persona):
+            log.warning("a %s generation quoted the system prompt; using a stock line", kind)
+            return fallback_line(persona, "first" if kind == "first" else "reply")
         if not looks_garbled(text):
             return text
         log.info("garbled %s generation, retrying once", kind)
         text = await self._submit("text", _nudged(request, persona.language), chat_key)
-        if not looks_garbled(text):
+        if not looks_garbled(text) and not _recites_instructions(text, request, persona):
             return text
         return fallback_line(persona, "first" if kind == "first" else "reply")
 
@@ -158,6 +178,20 @@ class Pipeline:
                 return TalkingPicture(jpeg=b"", flagged=True)
             image = painted.image
         return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(image, drawing.line)))
+
+
+def _recites_instructions(text: str, request: ChatRequest, persona: Persona) -> bool:
+    """Whether `text` quotes the request's system prompt beyond the persona's own facts."""
+    system = "\n".join(m["content"] for m in request.messages if m["role"] == "system")
+    allowed = (persona.name, persona.description, persona.traits, persona.speaking_style)
+    return bool(system) and quotes_instructions(text, system, allowed)
+
+
+def _warm_up_photo() -> Image.Image:
+    """A 3:4 portrait (the usual phone photo shape), so compiled image shapes are reused."""
+    image = Image.new("RGB", (96, 128), (40, 60, 90))
+    ImageDraw.Draw(image).ellipse((20, 20, 76, 98), fill=(180, 140, 120))
+    return image
 
 
 def _nudged(request: ChatRequest, language: Language) -> ChatRequest:

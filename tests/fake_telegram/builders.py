@@ -107,9 +107,13 @@ class UserActions:
         mime_type: str,
         caption: str | None = None,
         reply_to: FakeMessage | None = None,
+        *,
+        file_size: int | None = None,
     ) -> FakeMessage:
-        """``user`` sends a file (an image sent "as file" arrives like this)."""
-        stored = self.world.store_file(data, "documents", "." + file_name.rpartition(".")[2])
+        """``user`` sends a file (an image sent "as file" arrives like this); ``file_size`` may
+        declare more than ``len(data)`` (a file too big for getFile)."""
+        extension = "." + file_name.rpartition(".")[2]
+        stored = self.world.store_file(data, "documents", extension, file_size=file_size)
         document = stored.to_json(file_name=file_name, mime_type=mime_type)
         body = {"document": document, **self._with_entities("caption", caption, None)}
         return self._post(user, chat, body, reply_to=reply_to, file=stored)

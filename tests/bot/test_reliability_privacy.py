@@ -1,0 +1,226 @@
+"""Privacy and safety: /forget, retention, no token or message text in logs, withheld pictures."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from bot_kit import bot_settings
+from fake_telegram import FakeTelegram, FakeUser
+from PIL import Image
+from reliability_kit import (
+    answer_to,
+    bot_running,
+    exchange,
+    photo_bytes,
+    replies_to,
+    seed_character,
+    shown_after,
+    text_is,
+)
+from sqlalchemy import update
+from tiny_checkpoints import TinyModels
+
+from bot.app import _prune_history
+from bot.logs import configure_logging
+from bot.texts import TEXTS
+from inference.painter import PaintResult
+from inference.pipeline import Pipeline
+from storage import queries
+from storage.models import Message
+
+
+def every_cell(database: Path) -> list[tuple[str, object]]:
+    """(table, value) for every cell of every table in the SQLite file."""
+    with sqlite3.connect(database) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return [
+            (table, value)
+            for table in tables
+            for row in db.execute(f'SELECT * FROM "{table}"')
+            for value in row
+        ]
+
+
+async def test_forget_leaves_nothing_of_the_user_in_any_table(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, li: FakeUser, sessions: Any, database: Path
+) -> None:
+    secrets = ["my secret is 7D9F-QUOKKA", "and my cat is called Zebulon"]
+    await seed_character(sessions, alice, file_id="AgAC-alice-photo")
+    await seed_character(sessions, li, file_id="AgAC-li-photo", name="小雨")
+    for said in secrets:
+        await answer_to(telegram, telegram.send_text(alice, None, said))
+    await answer_to(telegram, telegram.send_text(li, None, "你好，我是李雷"))
+    assert any(value == alice.id for _, value in every_cell(database))
+
+    confirm = await exchange(telegram, alice, "/forget")
+    assert confirm.message is not None
+    telegram.press_button(alice, None, confirm.message, confirm.message.button_data[0])
+    await telegram.wait_for("editMessageText", text_is("forget_done", "en", alice.id))
+
+    cells = every_cell(database)
+    for table, value in cells:
+        assert value != alice.id and value != str(alice.id), table
+        if isinstance(value, str):
+            assert "Alice" not in value and "AgAC-alice-photo" not in value, table
+            assert not any(secret in value for secret in secrets), table
+    assert "你好，我是李雷" in [value for _, value in cells]  # li keeps everything
+
+
+async def test_retention_job_deletes_only_old_messages(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+) -> None:
+    character = await seed_character(sessions, alice)
+    async with sessions() as session, session.begin():
+        for age_days, said in ((40, "old"), (31, "older than a month"), (2, "recent")):
+            turn = await queries.add_message(
+                session,
+                character_id=character.id,
+                chat_id=alice.id,
+                author_id=alice.id,
+                author_name="Alice",
+                role="user",
+                text=said,
+            )
+            created = datetime.now(UTC) - timedelta(days=age_days)
+            await session.execute(
+                update(Message).where(Message.id == turn.id).values(created_at=created)
+            )
+    services = SimpleNamespace(
+        settings=SimpleNamespace(history_retention_days=30), sessions=sessions
+    )
+    await _prune_history(SimpleNamespace(bot_data={"services": services}))  # type: ignore[arg-type]
+    async with sessions() as session:
+        turns = await queries.last_turns(session, character.id, 10)
+    assert [t.text for t in turns] == ["recent"]
+
+
+@pytest.mark.parametrize("days", [0, 7])
+async def test_retention_job_is_scheduled_daily_only_when_set(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    database: Path,
+    tiny_pipeline: Pipeline,
+    days: int,
+) -> None:
+    settings = bot_settings(telegram, database, tiny_models, history_retention_days=days)
+    async with bot_running(settings, tiny_pipeline) as app:
+        jobs = [j for j in app.job_queue.jobs() if j.callback is _prune_history]
+    if days == 0:
+        assert jobs == []
+    else:
+        [job] = jobs
+        assert job.trigger.interval == timedelta(days=1)
+
+
+@pytest.fixture
+def log_output() -> Iterator[Any]:
+    """Everything logged, as text, through the bot's own logging set-up (call `setup`)."""
+    root = logging.getLogger()
+    names = ["", "httpx", "httpcore", "apscheduler", "telegram.Bot", "telegram.ext.ExtBot"]
+    names += ["telegram.ext.Application", "aiosqlite", "sqlalchemy.engine"]
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers = list(root.handlers)
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def setup(secrets: list[str], *, message_text: bool = False) -> io.StringIO:
+        root.addHandler(capture)
+        configure_logging("DEBUG", secrets, message_text=message_text)
+        root.setLevel(logging.DEBUG)
+        return stream
+
+    yield setup
+    root.removeHandler(capture)
+    for handler in handlers:
+        for found in [f for f in handler.filters if type(f).__name__ == "RedactSecrets"]:
+            handler.removeFilter(found)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_the_token_never_reaches_the_logs(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    database: Path,
+    tiny_pipeline: Pipeline,
+    alice: FakeUser,
+    log_output: Any,
+) -> None:
+    token = telegram.token
+    # Loud on purpose: PTB's and httpx's request logs carry the token in every URL, and file
+    # downloads carry it percent-encoded.
+    stream = log_output([token], message_text=True)
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    settings = bot_settings(telegram, database, tiny_models)
+    async with bot_running(settings, tiny_pipeline):
+        since = len(telegram.calls)
+        telegram.send_photo(alice, None, b"\xff\xd8\xff not really a jpeg")
+        await shown_after(telegram, since, text_is("not_an_image", "en", alice.id))
+        try:
+            raise RuntimeError(f"request to {telegram.base_url}{token}/getMe failed")
+        except RuntimeError:
+            logging.getLogger("telegram.ext.Updater").exception("a failure with a traceback")
+    output = stream.getvalue()
+    assert "HTTP Request" in output and "/file/bot" in output and "Traceback" in output
+    assert "[REDACTED]" in output
+    secret_part = token.split(":", 1)[1]
+    assert secret_part not in output
+
+
+async def test_message_text_is_logged_only_when_asked(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    database: Path,
+    tiny_pipeline: Pipeline,
+    sessions: Any,
+    alice: FakeUser,
+    log_output: Any,
+) -> None:
+    stream = log_output([telegram.token])
+    async with bot_running(bot_settings(telegram, database, tiny_models), tiny_pipeline):
+        await seed_character(sessions, alice)
+        said = "my distinctive words: periwinkle-saxophone-42"
+        answer = await answer_to(telegram, telegram.send_text(alice, None, said))
+    quiet = stream.getvalue()
+    assert "DEBUG" in quiet  # plenty was logged, only not what people wrote
+    assert "periwinkle-saxophone" not in quiet
+    assert answer.params["text"] not in quiet
+
+    settings = bot_settings(telegram, database, tiny_models, log_message_text=True)
+    stream.seek(0)
+    stream.truncate()
+    async with bot_running(settings, tiny_pipeline):
+        await answer_to(telegram, telegram.send_text(alice, None, "again: periwinkle-saxophone"))
+    assert "periwinkle-saxophone" in stream.getvalue()
+
+
+async def test_a_flagged_picture_is_withheld(
+    telegram: FakeTelegram,
+    bot: Any,
+    alice: FakeUser,
+    tiny_pipeline: Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    painter = tiny_pipeline._models.painter
+    assert painter is not None
+
+    def flagged(image: Image.Image, description: str, seed: int) -> PaintResult:
+        return PaintResult(image=image, flagged=True)
+
+    monkeypatch.setattr(painter, "paint", flagged)
+    photo = telegram.send_photo(alice, None, photo_bytes())
+    await telegram.wait_for("sendMessage", text_is("picture_withheld", "en", alice.id), timeout=60)
+    await telegram.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
+    await telegram.wait_idle()
+    assert not [c for c in telegram.calls if c.method == "sendPhoto"]
+    line = [c for c in telegram.calls if c.method == "sendMessage" and replies_to(photo)(c)]
+    assert line[-1].params["text"] != TEXTS["status_looking"]["en"]  # the words still came

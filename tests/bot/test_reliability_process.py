@@ -1,0 +1,85 @@
+"""The real `photo-talk run` process: SIGTERM/SIGINT stop it cleanly, a restart keeps history."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from fake_telegram import FakeTelegram, FakeUser
+from reliability_kit import answer_to, photo_bytes, replies_to
+from sqlalchemy import select
+from tiny_checkpoints import TinyModels
+
+from bot.texts import TEXTS
+from storage import queries
+from storage.models import Character
+
+STOP_WITHIN_S = 15  # the issue's bound on a clean stop
+
+
+async def start_bot(telegram: FakeTelegram, env: dict[str, str], cwd: Path) -> Any:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL
+    )
+    # Ready once it polls: the command menu is registered just before polling starts.
+    await telegram.wait_for("deleteWebhook", timeout=120)
+    return process
+
+
+async def stop_bot(process: Any, signum: int) -> int:
+    process.send_signal(signum)
+    code: int = await asyncio.wait_for(process.wait(), STOP_WITHIN_S)
+    return code
+
+
+async def test_signals_stop_the_process_cleanly_and_a_restart_keeps_all_history(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    tmp_path: Path,
+    database: Path,
+    alice: FakeUser,
+    sessions: Any,
+) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "TELEGRAM_FILE_BASE_URL": telegram.base_file_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "CAPTION_MODEL": str(tiny_models.caption),
+        "DIALOGUE_MODEL": str(tiny_models.dialogue),
+        "IMAGE_MODEL": "",
+        "INFERENCE_DEVICE": "cpu",
+        "MAX_NEW_TOKENS": "24",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    process = await start_bot(telegram, env, tmp_path)
+    try:
+        photo = telegram.send_photo(alice, None, photo_bytes())
+        await telegram.wait_for(
+            "sendMessage",
+            lambda c: replies_to(photo)(c) and c.params["text"] != TEXTS["status_looking"]["en"],
+            timeout=60,
+        )
+        await answer_to(telegram, telegram.send_text(alice, None, "Do you remember me?"), 60)
+        await telegram.wait_for("sendPhoto", timeout=60)
+        assert await stop_bot(process, signal.SIGTERM) == 0
+
+        process = await start_bot(telegram, env, tmp_path)
+        await answer_to(telegram, telegram.send_text(alice, None, "I'm back."), 60)
+        assert await stop_bot(process, signal.SIGINT) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    async with sessions() as session:
+        [character] = (await session.scalars(select(Character))).all()
+        turns = await queries.last_turns(session, character.id, 10)
+    assert [t.role for t in turns] == ["character", "user", "character", "user", "character"]
+    assert [t.text for t in turns if t.role == "user"] == ["Do you remember me?", "I'm back."]
