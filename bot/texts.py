@@ -98,6 +98,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Done — everything about you is deleted.",
         "zh": "完成——你的所有数据已删除。",
     },
+    "forget_group_done": {
+        "en": "Done — your messages to the characters in this group are deleted.",
+        "zh": "完成——你在这个群里和角色的消息已删除。",
+    },
     "forget_cancelled": {"en": "Nothing was deleted.", "zh": "没有删除任何东西。"},
     "share_link": {
         "en": (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
@@ -106,14 +106,22 @@ async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if character is None:
         await message.reply_text(text("no_character", lang))
         return
-    if place.group and character.owner_id != place.user_id:
-        member = await context.bot.get_chat_member(place.chat_id, place.user_id)
-        if member.status not in (ChatMember.OWNER, ChatMember.ADMINISTRATOR):
-            await message.reply_text(text("reset_not_allowed", lang))
-            return
+    allowed = not place.group or character.owner_id == place.user_id
+    if not allowed and not await _is_group_admin(context.bot, message, place):
+        await message.reply_text(text("reset_not_allowed", lang))
+        return
     async with svc.sessions() as session, session.begin():
         await queries.clear_history(session, character.id)
     await message.reply_text(text("reset_done", lang, name=character.persona_name))
+
+
+async def _is_group_admin(bot: Bot, message: Message, place: Place) -> bool:
+    """Whether the sender administers the group; only admins can post as the group itself."""
+    if message.sender_chat is not None:
+        # Anonymous admins and channels have no membership to ask getChatMember about.
+        return message.sender_chat.id == place.chat_id
+    member = await bot.get_chat_member(place.chat_id, place.user_id)
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -233,9 +241,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     await queries.forget_user(session, place.user_id)
             if context.user_data is not None:
                 context.user_data.clear()
+        done = "forget_group_done" if place.group else "forget_done"
         await query.answer()
-        await query.edit_message_text(
-            text("forget_done" if answer == "yes" else "forget_cancelled", lang)
-        )
+        await query.edit_message_text(text(done if answer == "yes" else "forget_cancelled", lang))
         return
     await query.answer()

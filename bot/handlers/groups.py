@@ -7,7 +7,7 @@ import logging
 from telegram import ChatMember, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import user_language
+from bot.handlers.common import is_group, user_language
 from bot.sending import send_text
 from bot.services import services
 from bot.texts import text
@@ -23,7 +23,7 @@ async def on_my_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     was = change.old_chat_member.status
     now = change.new_chat_member.status
     present = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED)
-    if now in present and was not in present and change.chat.type != "private":
+    if now in present and was not in present and is_group(change.chat):  # not a channel
         lang = await user_language(update, context)
         await send_text(context.bot, change.chat.id, text("group_welcome", lang))
     elif now in (ChatMember.LEFT, ChatMember.BANNED):

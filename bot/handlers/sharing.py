@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -18,8 +19,10 @@ from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError
 from storage import queries
+from storage.errors import ShareCodeTaken
 
 log = logging.getLogger(__name__)
+SHARE_CODE_ATTEMPTS = 5
 
 
 def new_share_code() -> str:
@@ -51,13 +54,25 @@ async def share_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await queries.set_share_code(session, character.id, None)
             reply = text("share_off", lang, name=character.persona_name)
         else:
-            code = character.share_code or new_share_code()
-            await queries.set_share_code(session, character.id, code)
+            code = character.share_code or await _new_code_for(session, character.id)
             link, group_link = share_links(svc.bot_username, code)
             reply = text(
                 "share_link", lang, name=character.persona_name, link=link, group_link=group_link
             )
     await message.reply_text(reply)
+
+
+async def _new_code_for(session: AsyncSession, character_id: int) -> str:
+    """Give the character a fresh share code; one already taken (never in practice) is redrawn."""
+    for _ in range(SHARE_CODE_ATTEMPTS):
+        code = new_share_code()
+        try:
+            await queries.set_share_code(session, character_id, code)
+        except ShareCodeTaken:
+            log.warning("share code collision, drawing another")
+            continue
+        return code
+    raise ShareCodeTaken(f"{SHARE_CODE_ATTEMPTS} codes in a row were taken")
 
 
 async def open_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
