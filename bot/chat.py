@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from PIL import Image
 
 from bot.failures import failure_key
 from bot.progress import progress
 from bot.settings import Settings
 from bot.texts import Lang, text
 from inference.errors import BadImage, InferenceError
+from inference.images import decode_image
 from inference.language import detect_language, language_from_code
 from inference.pipeline import Pipeline
 from inference.types import Turn
@@ -28,7 +33,11 @@ class ChatOptions:
 
 def run_chat(settings: Settings, options: ChatOptions) -> int:
     """Run the terminal chat; returns the process exit code."""
-    return asyncio.run(_chat(settings, options))
+    try:
+        return asyncio.run(_chat(settings, options))
+    except KeyboardInterrupt:  # Ctrl-C: leave at once, without a traceback
+        print()
+        return 130
 
 
 async def _chat(settings: Settings, options: ChatOptions) -> int:
@@ -37,20 +46,22 @@ async def _chat(settings: Settings, options: ChatOptions) -> int:
         print(text("cli_no_photo", ui, path=options.photo), file=sys.stderr)
         return 2
     config = settings.inference if options.draw else replace(settings.inference, image_model="")
+    # Check the photo before loading the models: a bad file should not cost a minute's wait.
+    data = await asyncio.to_thread(options.photo.read_bytes)
+    try:
+        image = await asyncio.to_thread(decode_image, data, config.max_image_pixels)
+    except BadImage as exc:
+        print(text(failure_key(exc), ui), file=sys.stderr)
+        return 2
     async with progress(text("cli_loading", ui)):
         pipeline = await asyncio.to_thread(Pipeline.load, config)
     try:
-        return await _converse(pipeline, options, ui)
+        return await _converse(pipeline, image, options, ui)
     finally:
         pipeline.close()
 
 
-async def _converse(pipeline: Pipeline, options: ChatOptions, ui: Lang) -> int:
-    try:
-        image = await pipeline.decode(await asyncio.to_thread(options.photo.read_bytes))
-    except BadImage as exc:
-        print(text(failure_key(exc), ui), file=sys.stderr)
-        return 2
+async def _converse(pipeline: Pipeline, image: Image.Image, options: ChatOptions, ui: Lang) -> int:
     try:
         async with progress(text("cli_looking", ui)):
             description = await pipeline.describe(image)
@@ -88,8 +99,9 @@ async def _converse(pipeline: Pipeline, options: ChatOptions, ui: Lang) -> int:
     history: list[Turn] = [Turn("character", line)]
     while True:
         print("> ", end="", flush=True)
-        raw = await asyncio.to_thread(sys.stdin.readline)
+        raw = await _read_line()
         if not raw:  # Ctrl-D
+            print()
             break
         said = raw.strip()
         if said == "/quit":
@@ -109,3 +121,22 @@ async def _converse(pipeline: Pipeline, options: ChatOptions, ui: Lang) -> int:
         history += [Turn("user", said), Turn("character", answer)]
     print(text("cli_bye", ui))
     return 0
+
+
+async def _read_line() -> str:
+    """One line of stdin ("" at its end) from a daemon thread: unlike the default executor,
+    which asyncio.run joins on exit, it cannot keep Ctrl-C waiting for the Enter key."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def resolve(value: str) -> None:
+        if not line.done():
+            line.set_result(value)
+
+    def read() -> None:
+        value = sys.stdin.readline()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(resolve, value)
+
+    threading.Thread(target=read, name="photo-talk-stdin", daemon=True).start()
+    return await line

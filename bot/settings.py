@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(default=160, ge=16, le=2048)
     max_batch_size: int = Field(default=8, ge=1, le=64)
     torch_compile: bool = False
+    warm_up: bool = True  # one small run of each model at start, before the first user
     stage_timeout_s: float = Field(default=300.0, gt=0)
 
     queue_size: int = Field(default=64, ge=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import torch
+
 from inference.captioner import Captioner
 from inference.config import InferenceConfig
 from inference.device import default_dtype, resolve_device
@@ -12,6 +14,11 @@ from inference.dialogue import DialogueModel
 from inference.painter import TalkingPainter
 
 log = logging.getLogger(__name__)
+
+# TORCH_COMPILE sizes the dialogue's static KV cache for this many tokens: enough for a long
+# chat's prompt, and one shape for every call (a longer prompt grows it, and recompiles once).
+# The whole context window (up to 8192) would make every decoding step read a mostly empty cache.
+COMPILED_CACHE_TOKENS = 2048
 
 
 @dataclass
@@ -46,4 +53,28 @@ def load_models(config: InferenceConfig) -> Models:
             steps=config.image_steps,
             strength=config.image_strength,
         )
-    return Models(captioner=captioner, dialogue=dialogue, painter=painter)
+    models = Models(captioner=captioner, dialogue=dialogue, painter=painter)
+    if config.torch_compile:
+        if device.type == "cuda":
+            compile_for_speed(models)
+        else:
+            log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
+    return models
+
+
+def compile_for_speed(models: Models) -> None:
+    """torch.compile the two hot loops: the dialogue model's decoding step and the UNet.
+
+    Compilation is lazy: it happens on the first calls (Pipeline.warm_up), once per new shape
+    (batch size, picture size), on the worker thread that then serves them.
+    """
+    # Transformers compiles the decoding step itself when the KV cache has static shapes.
+    dialogue = models.dialogue.model
+    dialogue.generation_config.cache_implementation = "static"
+    dialogue.generation_config.max_cache_len = min(
+        models.dialogue.context_window, COMPILED_CACHE_TOKENS
+    )
+    if models.painter is not None:
+        pipeline = models.painter.pipeline
+        pipeline.unet = torch.compile(pipeline.unet)
+    log.info("torch.compile on: the first calls of each shape will be slow")
