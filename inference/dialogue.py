@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -39,6 +40,9 @@ class DialogueModel:
                 min(self.stop_ids)
             )
         self.pad_id: int = tokenizer.pad_token_id
+        # A fast tokenizer's settings (padding) are mutable state in Rust: concurrent calls
+        # from the worker and from request building raise "Already borrowed".
+        self._tokenizer_lock = threading.Lock()
 
     @classmethod
     def load(cls, model_id_or_path: str, device: torch.device, dtype: torch.dtype) -> DialogueModel:
@@ -83,10 +87,10 @@ class DialogueModel:
 
     def generate(self, requests: list[ChatRequest]) -> list[str]:
         """Greedy replies for all requests in one `generate` call, cleaned for users."""
-        return [
-            clean_generation(self.tokenizer.decode(tokens, skip_special_tokens=True))
-            for tokens in self.generate_tokens(requests)
-        ]
+        rows = self.generate_tokens(requests)
+        with self._tokenizer_lock:
+            texts = [self.tokenizer.decode(tokens, skip_special_tokens=True) for tokens in rows]
+        return [clean_generation(text) for text in texts]
 
     def generate_tokens(self, requests: list[ChatRequest]) -> list[list[int]]:
         """New token ids per request, cut at its budget and first stop token; row i equals
@@ -128,7 +132,10 @@ class DialogueModel:
 
     def _encode(self, texts: list[str]) -> Any:
         # The template already holds any BOS; adding special tokens again would double it.
-        inputs = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        with self._tokenizer_lock:
+            inputs = self.tokenizer(
+                texts, return_tensors="pt", padding=True, add_special_tokens=False
+            )
         return inputs.to(self.device)
 
 

@@ -107,7 +107,9 @@ class Pipeline:
         """The character's answer to `text`; in `language`, else in the language of `text`."""
         persona = replace(persona, language=reply_language(text, persona.language, language))
         dialogue = self._models.dialogue
-        request = reply_request(
+        # Fitting the history to the context tokenizes it many times: not on the event loop.
+        request = await asyncio.to_thread(
+            reply_request,
             persona,
             list(history),
             text,

@@ -85,7 +85,10 @@ async def test_concurrent_replies_are_batched_and_match_one_at_a_time(
         asyncio.create_task(pipeline.reply(PERSONA, [], text, chat_key=f"user-{i}"))
         for i, text in enumerate(MESSAGES)
     ]
-    await asyncio.sleep(0)  # each task runs up to its queued job's future
+    for _ in range(1000):  # each task builds its request (in a thread), then queues its job
+        if pipeline.queue_depth == 1 + len(MESSAGES):
+            break
+        await asyncio.sleep(0.01)
     assert pipeline.queue_depth == 1 + len(MESSAGES)
     counter.release.set()
     await held
