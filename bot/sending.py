@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
@@ -107,6 +108,34 @@ async def show_action(bot: Bot, chat_id: int, action: str = ChatAction.TYPING) -
         await bot.send_chat_action(chat_id, action)
     except Exception:
         log.debug("chat action failed", exc_info=True)
+
+
+# Telegram shows a chat action for about 5 s; repeat it a little sooner while work goes on.
+ACTION_REFRESH_S = 4.5
+
+
+@contextlib.asynccontextmanager
+async def action_while_slow(
+    bot: Bot, chat_id: int, action: str = ChatAction.TYPING, *, after_s: float = 0.5
+) -> AsyncIterator[None]:
+    """Show "typing…" only when the body takes longer than `after_s`, and keep it shown.
+
+    A fast reply then costs one Bot API call instead of two (Telegram allows ~30 a second).
+    """
+
+    async def keep_showing() -> None:
+        await asyncio.sleep(after_s)
+        while True:
+            await show_action(bot, chat_id, action)
+            await asyncio.sleep(ACTION_REFRESH_S)
+
+    task = asyncio.create_task(keep_showing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class StatusMessage:

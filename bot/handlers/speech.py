@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 
 from bot.conversation import persona_of
 from bot.failures import failure_key
-from bot.sending import StatusMessage, send_picture, send_text, show_action
+from bot.sending import StatusMessage, action_while_slow, send_picture, send_text
 from bot.services import Services
 from bot.texts import Lang, text
 from inference.errors import InferenceError
@@ -78,10 +78,10 @@ async def draw_picture(
     try:
         if status is not None:
             await status.update(text("status_drawing", lang))
-        await show_action(bot, chat_id, ChatAction.UPLOAD_PHOTO)
-        picture = await svc.pipeline.talking_image(
-            image, persona_of(character), line.text, chat_key=chat_id
-        )
+        async with action_while_slow(bot, chat_id, ChatAction.UPLOAD_PHOTO, after_s=0):
+            picture = await svc.pipeline.talking_image(
+                image, persona_of(character), line.text, chat_key=chat_id
+            )
         if picture.flagged:
             await send_text(bot, chat_id, text("picture_withheld", lang), reply_to=reply_to)
         else:

@@ -17,7 +17,7 @@ from bot.handlers.common import (
     user_language,
 )
 from bot.handlers.speech import say
-from bot.sending import show_action
+from bot.sending import action_while_slow
 from bot.services import services
 from bot.telegram_text import clean_user_text
 from bot.texts import text
@@ -81,14 +81,14 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await queries.set_active_character(session, *place.active, character.id)
         if svc.settings.log_message_text:
             log.info("chat %d user %d said: %s", place.chat_id, place.user_id, said)
-        await show_action(bot, place.chat_id)
-        answer = await svc.pipeline.reply(
-            persona_of(character),
-            turns_of(history, group=place.group),
-            said,
-            speaker=name if place.group else None,
-            chat_key=place.chat_id,
-        )
+        async with action_while_slow(bot, place.chat_id):
+            answer = await svc.pipeline.reply(
+                persona_of(character),
+                turns_of(history, group=place.group),
+                said,
+                speaker=name if place.group else None,
+                chat_key=place.chat_id,
+            )
     except InferenceError as exc:
         await message.reply_text(text(failure_key(exc), lang))
         return

@@ -1,0 +1,46 @@
+"""The chat action shown only while work is slow (a unit test of one helper)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot import sending
+from bot.sending import action_while_slow
+
+
+class RecordingBot:
+    """Records chat actions; the real Bot's send_chat_action is tested end to end."""
+
+    def __init__(self, wanted: int = 0) -> None:
+        self.actions: list[tuple[int, str]] = []
+        self.enough = asyncio.Event()
+        self.wanted = wanted
+
+    async def send_chat_action(self, chat_id: int, action: str) -> bool:
+        self.actions.append((chat_id, action))
+        if len(self.actions) >= self.wanted:
+            self.enough.set()
+        return True
+
+
+async def test_fast_work_shows_no_action() -> None:
+    bot = RecordingBot()
+    async with action_while_slow(bot, 7, after_s=60):  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+    assert bot.actions == []
+
+
+async def test_slow_work_keeps_the_action_shown_until_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sending, "ACTION_REFRESH_S", 0.01)
+    bot: Any = RecordingBot(wanted=3)
+    async with action_while_slow(bot, 7, "upload_photo", after_s=0):
+        await bot.enough.wait()  # Telegram's action fades after 5 s: it is sent again
+    shown = len(bot.actions)
+    await asyncio.sleep(0.05)
+    assert bot.actions[:3] == [(7, "upload_photo")] * 3
+    assert len(bot.actions) == shown  # nothing more once the work is done
