@@ -69,7 +69,10 @@ def build_application(settings: Settings, *, pipeline: Pipeline | None = None) -
     application.bot_data["settings"] = settings
     application.bot_data["injected_pipeline"] = pipeline
 
-    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, _skip), group=-2)
+    application.add_handler(
+        MessageHandler(filters.UpdateType.CHANNEL_POSTS | filters.UpdateType.EDITED, _skip),
+        group=-2,
+    )
     application.add_handler(TypeHandler(Update, _allow_list), group=-1)
     application.add_handler(
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -163,7 +166,7 @@ async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Channel posts: a channel is no conversation (MessageHandlers would see its posts)."""
+    """Channel posts (a channel is no conversation) and edits (the original was answered)."""
     raise ApplicationHandlerStop
 
 

@@ -21,6 +21,8 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
+    # Deleted rows are overwritten, so /forget leaves no text in the file's free pages.
+    "PRAGMA secure_delete=ON",
 )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import queries
-from storage.engine import create_engine
+from storage.engine import create_engine, create_session_factory
 
 
 async def test_pragmas_are_set_on_every_connection(database_url: str) -> None:
@@ -19,7 +19,13 @@ async def test_pragmas_are_set_on_every_connection(database_url: str) -> None:
         for connection in (first, second):
             pragmas = {
                 name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+                for name in (
+                    "journal_mode",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "synchronous",
+                    "secure_delete",
+                )
             }
             # synchronous: 1 = NORMAL
             assert pragmas == {
@@ -27,6 +33,7 @@ async def test_pragmas_are_set_on_every_connection(database_url: str) -> None:
                 "foreign_keys": 1,
                 "busy_timeout": 5000,
                 "synchronous": 1,
+                "secure_delete": 1,
             }
     await engine.dispose()
 
@@ -64,3 +71,38 @@ async def test_in_memory_database_needs_no_folder() -> None:
     async with engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     await engine.dispose()
+
+
+async def test_forgotten_text_does_not_linger_in_the_file(database_url: str) -> None:
+    secret = "my-very-private-words-7f3a9c"
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    async with sessions() as session, session.begin():
+        await queries.upsert_user(session, 42, "Alice")
+        character = await queries.create_character(
+            session,
+            chat_id=42,
+            owner_id=42,
+            photo_file_id="file",
+            description="d",
+            persona_name="Anna",
+            persona_traits="t",
+            persona_style="s",
+            language="en",
+        )
+        for _ in range(50):
+            await queries.add_message(
+                session,
+                character_id=character.id,
+                chat_id=42,
+                author_id=42,
+                author_name="Alice",
+                role="user",
+                text=secret,
+            )
+    async with sessions() as session, session.begin():
+        await queries.forget_user(session, 42)
+    await engine.dispose()  # the last connection checkpoints the WAL into the file
+    path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+    files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    assert files and all(secret.encode() not in p.read_bytes() for p in files)
