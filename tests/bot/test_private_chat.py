@@ -333,3 +333,20 @@ async def test_an_unknown_command_in_private_gets_the_help(
     telegram.send_text(alice, None, "/dance")
     answer = await telegram.wait_for("sendMessage")
     assert answer.params["text"] == TEXTS["help"]["en"]
+
+
+async def test_an_edited_message_is_not_answered_again(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+) -> None:
+    await meet(telegram, alice)
+    message = telegram.send_text(alice, None, "How old are you?")
+    await telegram.wait_for(
+        "sendMessage",
+        lambda c: c.ok and c.message.reply_to_message_id == message.message_id,
+        timeout=60,
+    )
+    telegram.edit_text(message, "How old are you really?")
+    await telegram.wait_idle(quiet=1.0, timeout=30)
+    async with sessions() as session:
+        texts = (await session.scalars(select(Message.text))).all()
+    assert "How old are you?" in texts and "How old are you really?" not in texts
