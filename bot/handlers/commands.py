@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
 from bot.failures import failure_key
-from bot.handlers.common import Place, current_character, sender, user_language
+from bot.handlers.common import Place, character_for_command, sender, user_language
 from bot.handlers.sharing import open_shared
 from bot.handlers.speech import SpokenLine, draw_picture, say
 from bot.pictures import load_photo
@@ -101,10 +101,8 @@ async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     assert message is not None
     svc, place = services(context), Place.of(update)
     lang = await user_language(update, context)
-    async with svc.sessions() as session:
-        character = await current_character(session, place, message, context.bot.id)
+    character = await character_for_command(update, context, lang)
     if character is None:
-        await message.reply_text(text("no_character", lang))
         return
     allowed = not place.group or character.owner_id == place.user_id
     if not allowed and not await _is_group_admin(context.bot, message, place):
@@ -130,12 +128,11 @@ async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     assert message is not None
     svc, place = services(context), Place.of(update)
     lang = await user_language(update, context)
-    async with svc.sessions() as session:
-        character = await current_character(session, place, message, context.bot.id)
-        last = await queries.last_character_turn(session, character.id) if character else None
+    character = await character_for_command(update, context, lang)
     if character is None:
-        await message.reply_text(text("no_character", lang))
         return
+    async with svc.sessions() as session:
+        last = await queries.last_character_turn(session, character.id)
     if not svc.limits.start_job(place.user_id):
         await message.reply_text(text("one_at_a_time", lang))
         return

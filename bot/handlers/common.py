@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.conversation import active_key
 from bot.services import services
-from bot.texts import Lang
+from bot.texts import Lang, text
 from inference.language import language_from_code
 from storage import queries
 from storage.records import CharacterRecord
@@ -93,3 +93,17 @@ def sender(update: Update) -> User:
     user = update.effective_user
     assert user is not None
     return user
+
+
+async def character_for_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Lang
+) -> CharacterRecord | None:
+    """The character a command is about (the one replied to, else the active one); when there
+    is none, the user is told to send a photo first."""
+    message = update.effective_message
+    assert message is not None
+    async with services(context).sessions() as session:
+        character = await current_character(session, Place.of(update), message, context.bot.id)
+    if character is None:
+        await message.reply_text(text("no_character", lang))
+    return character

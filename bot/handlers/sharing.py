@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
 from bot.failures import failure_key
-from bot.handlers.common import Place, current_character, display_name, user_language
+from bot.handlers.common import Place, character_for_command, display_name, user_language
 from bot.handlers.speech import draw_picture, say
 from bot.pictures import load_photo
 from bot.services import services
@@ -42,14 +42,13 @@ async def share_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     assert message is not None
     svc, place = services(context), Place.of(update)
     lang = await user_language(update, context)
+    character = await character_for_command(update, context, lang)
+    if character is None:
+        return
+    if character.owner_id != place.user_id:
+        await message.reply_text(text("share_not_owner", lang))
+        return
     async with svc.sessions() as session, session.begin():
-        character = await current_character(session, place, message, context.bot.id)
-        if character is None:
-            await message.reply_text(text("no_character", lang))
-            return
-        if character.owner_id != place.user_id:
-            await message.reply_text(text("share_not_owner", lang))
-            return
         if (context.args or [""])[0].lower() == "off":
             await queries.set_share_code(session, character.id, None)
             reply = text("share_off", lang, name=character.persona_name)
