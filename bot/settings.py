@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     log_message_text: bool = False
     log_level: str = "INFO"
 
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        """TELEGRAM_BOT_TOKEN= (set but empty) means "not set", not a token of nothing."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod
     def _parse_id_list(cls, value: object) -> object:
