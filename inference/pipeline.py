@@ -8,34 +8,28 @@ import logging
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 
 from inference.bubble import draw_speech_bubble
-from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
-from inference.guard import quotes_instructions
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
 from inference.models import Models, load_models
 from inference.prompts import (
-    fallback_line,
     first_line_request,
     parse_persona,
     persona_request,
     reply_request,
 )
+from inference.speaking import LineRequest, speak_batch
 from inference.types import ChatRequest, Language, Persona, TalkingPicture, Turn
 from inference.worker import Stage, Worker
 
 log = logging.getLogger(__name__)
 
 _WARM_UP_CHAT = "warm-up"
-_RETRY_NUDGE = {
-    "en": " (Answer in one or two short sentences, in character.)",
-    "zh": "（请以角色身份用一两句话回答。）",
-}
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class Pipeline:
         self._config = config
         self._worker = Worker(
             [
-                Stage("text", 0, models.dialogue.generate, config.max_batch_size),
+                Stage("text", 0, self._speak_batch, config.max_batch_size),
                 Stage("caption", 1, models.captioner.describe, config.max_batch_size),
                 Stage("image", 2, self._draw_batch, 1),
             ],
@@ -148,26 +142,23 @@ class Pipeline:
         self._worker.close()
 
     async def _say(
-        self, request: ChatRequest, persona: Persona, kind: str, chat_key: Hashable
+        self,
+        request: ChatRequest,
+        persona: Persona,
+        kind: Literal["first", "reply"],
+        chat_key: Hashable,
     ) -> str:
-        """Generate a line; retry a garbled one once, then fall back to a stock line.
-        A line reciting the system prompt (prompt injection) is replaced by a stock line."""
-        text: str = await self._submit("text", request, chat_key)
-        if _recites_instructions(text, request, persona):
-            log.warning("a %s generation quoted the system prompt; using a stock line", kind)
-            return fallback_line(persona, "first" if kind == "first" else "reply")
-        if not looks_garbled(text):
-            return text
-        log.info("garbled %s generation, retrying once", kind)
-        text = await self._submit("text", _nudged(request, persona.language), chat_key)
-        if not looks_garbled(text) and not _recites_instructions(text, request, persona):
-            return text
-        return fallback_line(persona, "first" if kind == "first" else "reply")
+        """A checked line (retried once if garbled, else a stock line) from the worker."""
+        line: str = await self._submit("text", LineRequest(request, persona, kind), chat_key)
+        return line
 
     async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
         return await self._worker.submit(
             kind, payload, chat_key=chat_key, limit_s=self._config.stage_timeout_s
         )
+
+    def _speak_batch(self, jobs: list[ChatRequest | LineRequest]) -> list[str]:
+        return speak_batch(self._models.dialogue.generate, jobs)
 
     def _draw_batch(self, drawings: list[_Drawing]) -> list[TalkingPicture]:
         return [self._draw(drawing) for drawing in drawings]
@@ -182,28 +173,11 @@ class Pipeline:
         return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(image, drawing.line)))
 
 
-def _recites_instructions(text: str, request: ChatRequest, persona: Persona) -> bool:
-    """Whether `text` quotes the request's system prompt beyond the persona's own facts."""
-    system = "\n".join(m["content"] for m in request.messages if m["role"] == "system")
-    allowed = (persona.name, persona.description, persona.traits, persona.speaking_style)
-    return bool(system) and quotes_instructions(text, system, allowed)
-
-
 def _warm_up_photo() -> Image.Image:
     """A 3:4 portrait (the usual phone photo shape), so compiled image shapes are reused."""
     image = Image.new("RGB", (96, 128), (40, 60, 90))
     ImageDraw.Draw(image).ellipse((20, 20, 76, 98), fill=(180, 140, 120))
     return image
-
-
-def _nudged(request: ChatRequest, language: Language) -> ChatRequest:
-    """The same request with a short "answer briefly, in character" added to the last user turn."""
-    messages = [dict(m) for m in request.messages]
-    for message in reversed(messages):
-        if message["role"] == "user":
-            message["content"] += _RETRY_NUDGE[language]
-            break
-    return replace(request, messages=messages)
 
 
 def _free_memory(_: BaseException) -> None:
