@@ -20,18 +20,30 @@ log = logging.getLogger(__name__)
 MAX_CONTEXT_WINDOW = 8192  # longer contexts cost memory and latency a chat does not need
 DEFAULT_CONTEXT_WINDOW = 2048
 # End-of-turn markers of common chat templates, besides the tokenizer's own eos.
-STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "</s>")
+STOP_TOKENS = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<end_of_turn>",
+    "<|end|>",
+    "</s>",
+    "<end_of_utterance>",  # SmolVLM, Idefics3
+)
 
 
 class DialogueModel:
     """A causal LM with a chat template that speaks for the characters."""
 
-    def __init__(self, tokenizer: Any, model: Any, device: torch.device):
+    def __init__(
+        self, tokenizer: Any, model: Any, device: torch.device, content_parts: bool = False
+    ):
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the dialogue model's tokenizer has no chat_template")
         self.tokenizer = tokenizer
         self.model = model
         self.device = device
+        # VLM templates read message content as a list of typed parts; some drop plain strings.
+        self.content_parts = content_parts
         # Left padding: every row of a batch then ends where its generation starts.
         tokenizer.padding_side = "left"
         self.stop_ids = _stop_ids(tokenizer, model)
@@ -72,7 +84,7 @@ class DialogueModel:
         if not getattr(tokenizer, "chat_template", None):
             # VLMs often keep the template on the processor only.
             tokenizer.chat_template = captioner.processor.chat_template
-        return cls(tokenizer, captioner.model, captioner.device)
+        return cls(tokenizer, captioner.model, captioner.device, content_parts=True)
 
     @property
     def context_window(self) -> int:
@@ -121,13 +133,19 @@ class DialogueModel:
 
     def _render(self, messages: list[dict[str, str]]) -> str:
         try:
-            text = self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True
-            )
+            text = self._apply_template(messages)
         except Exception:  # e.g. Gemma-style templates refuse a system role
-            text = self.tokenizer.apply_chat_template(
-                _fold_system(messages), tokenize=False, add_generation_prompt=True
-            )
+            text = self._apply_template(_fold_system(messages))
+        return text
+
+    def _apply_template(self, messages: list[dict[str, str]]) -> str:
+        chat: list[dict[str, Any]] = list(messages)
+        if self.content_parts:
+            chat = [
+                {"role": m["role"], "content": [{"type": "text", "text": m["content"]}]}
+                for m in messages
+            ]
+        text = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
         return str(text)
 
     def _encode(self, texts: list[str]) -> Any:

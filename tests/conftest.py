@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from tiny_checkpoints import TinyModels, build_all
+from tiny_checkpoints import TinyModels, build_all, build_chat_vlm_checkpoint
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,3 +28,9 @@ def offline_hub() -> Iterator[None]:
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
     """Tiny random BLIP, Qwen2 and Stable Diffusion checkpoints, built once per session."""
     return build_all(tmp_path_factory.mktemp("tiny_models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Idefics3 (SmolVLM) chat VLM folder, built once per session."""
+    return build_chat_vlm_checkpoint(tmp_path_factory.mktemp("tiny_chat_vlm"))

@@ -97,10 +97,21 @@ def build_caption_checkpoint(folder: Path) -> Path:
 
 def build_dialogue_tokenizer() -> object:
     """Byte-level BPE over English and Chinese with ChatML special tokens."""
+    return _byte_level_tokenizer(
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        bos_token=None,
+        eos_token="<|im_end|>",
+        chat_template=CHATML_TEMPLATE,
+    )
+
+
+def _byte_level_tokenizer(
+    specials: list[str], bos_token: str | None, eos_token: str, chat_template: str | None
+) -> Any:
+    """Byte-level BPE over CORPUS; `specials[0]` pads, the rest are special tokens too."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
@@ -113,12 +124,12 @@ def build_dialogue_tokenizer() -> object:
     backend.train_from_iterator(CORPUS * 4, trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
-        bos_token=None,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
+        bos_token=bos_token,
+        eos_token=eos_token,
+        pad_token=specials[0],
         unk_token=None,
         additional_special_tokens=specials[1:],
-        chat_template=CHATML_TEMPLATE,
+        chat_template=chat_template,
     )
 
 
@@ -147,6 +158,98 @@ def build_dialogue_checkpoint(folder: Path) -> Path:
     model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=pad_id)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)  # type: ignore[attr-defined]
+    return folder
+
+
+# SmolVLM-Instruct's template: list-of-parts content only, "<image>" where the picture goes.
+SMOLVLM_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}"
+    "{% if message['content'][0]['type'] == 'image' %}{{ ':' }}{% else %}{{ ': ' }}{% endif %}"
+    "{% for line in message['content'] %}"
+    "{% if line['type'] == 'text' %}{{ line['text'] }}"
+    "{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}"
+    "{% endfor %}<end_of_utterance>\n{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
+)
+
+
+def build_chat_vlm_checkpoint(folder: Path) -> Path:
+    """Idefics3 (SmolVLM) chat VLM: 16 px images, 4 image tokens, a 2-layer Llama text model.
+
+    Qwen2-VL/Qwen3-VL processors need torchvision (their video processor), which this CPU
+    environment cannot install; Idefics3 loads with Pillow alone.
+    """
+    from transformers import (
+        GenerationConfig,
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3Processor,
+    )
+    from transformers.models.idefics3.image_processing_pil_idefics3 import (
+        Idefics3ImageProcessorPil,
+    )
+
+    specials = [
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<end_of_utterance>",
+        "<fake_token_around_image>",
+        "<image>",
+        "<global-img>",
+    ]
+    # Like many VLMs, the template lives on the processor only, not on the tokenizer.
+    tokenizer = _byte_level_tokenizer(
+        specials, bos_token="<|im_start|>", eos_token="<end_of_utterance>", chat_template=None
+    )
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in specials}
+    # One 16x16 tile per image (no splitting): (16 / 4) ** 2 patches / scale_factor ** 2 = 4.
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False, size={"longest_edge": 16}, max_image_size={"longest_edge": 16}
+    )
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=4,
+        chat_template=SMOLVLM_TEMPLATE,
+    )
+    special_ids = {
+        "bos_token_id": ids["<|im_start|>"],
+        "eos_token_id": ids["<end_of_utterance>"],
+        "pad_token_id": ids["<|endoftext|>"],
+    }
+    torch.manual_seed(0)
+    config = Idefics3Config(
+        text_config={
+            "model_type": "llama",
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 512,
+            "tie_word_embeddings": False,  # tied tiny embeddings collapse to one repeated token
+            # Wider than the 0.02 default, or greedy text hardly depends on the prompt.
+            "initializer_range": 0.1,
+            **special_ids,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "image_size": 16,
+            "patch_size": 4,
+        },
+        scale_factor=2,
+        image_token_id=ids["<image>"],
+        tie_word_embeddings=False,
+        pad_token_id=special_ids["pad_token_id"],
+    )
+    model = Idefics3ForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(**special_ids)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
     return folder
 
 

@@ -1,0 +1,149 @@
+"""One chat VLM for both stages, on a tiny real Idefics3 (SmolVLM) checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import transformers
+from PIL import Image
+
+from inference.captioner import PERSONA_QUESTION, Captioner
+from inference.cleaning import looks_garbled
+from inference.config import InferenceConfig
+from inference.dialogue import DialogueModel
+from inference.models import Models, load_models
+from inference.pipeline import Pipeline
+from inference.prompts import first_line_request
+from inference.types import ChatRequest, Persona
+
+CPU = torch.device("cpu")
+PERSONA = Persona("Anna", "warm", "short", "a woman smiling in a park", "en")
+
+
+@pytest.fixture(scope="module")
+def config(tiny_chat_vlm: Path) -> InferenceConfig:
+    folder = str(tiny_chat_vlm)
+    return InferenceConfig(
+        caption_model=folder, dialogue_model=folder, image_model="", device="cpu"
+    )
+
+
+@pytest.fixture(scope="module")
+def models(config: InferenceConfig) -> Models:
+    return load_models(config)
+
+
+def photos() -> list[Image.Image]:
+    return [Image.new("RGB", (50, 40), (200, 30, 30)), Image.effect_noise((64, 96), 80)]
+
+
+def test_the_vlm_describes_each_photo_by_answering_the_persona_question(
+    tiny_chat_vlm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captioner = Captioner.load(str(tiny_chat_vlm), CPU, torch.float32)
+    assert captioner.chat_capable
+    rendered: list[str] = []
+    real = captioner.processor.apply_chat_template
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        text = real(*args, **kwargs)
+        rendered.append(text)
+        return text
+
+    monkeypatch.setattr(captioner.processor, "apply_chat_template", spy)
+    images = photos()
+    descriptions = captioner.describe(images, max_new_tokens=24)
+    assert len(rendered) == 1
+    assert PERSONA_QUESTION in rendered[0] and "<image>" in rendered[0]
+    assert rendered[0].endswith("Assistant:")  # the generation prompt: the model answers next
+    assert len(descriptions) == 2
+    for text in descriptions:
+        assert text and not looks_garbled(text)
+        assert "Describe the person" not in text  # only the new tokens, not the prompt
+        assert "<end_of_utterance>" not in text and "<image>" not in text
+    assert descriptions == [captioner.describe([image], max_new_tokens=24)[0] for image in images]
+
+
+def test_one_checkpoint_is_loaded_once_for_captions_and_dialogue(
+    config: InferenceConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[str] = []
+    real = transformers.AutoModelForImageTextToText.from_pretrained
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        loads.append(str(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModelForImageTextToText, "from_pretrained", counting)
+
+    def no_second_model(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a separate dialogue model was loaded: {args}")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_second_model)
+    models = load_models(config)
+    assert loads == [config.caption_model]
+    assert models.dialogue.model is models.captioner.model
+    assert models.dialogue.tokenizer is models.captioner.processor.tokenizer
+    assert models.captioner.model.config.model_type == "idefics3"
+    assert models.dialogue.context_window == 512  # from the text config of the VLM
+    assert not models.dialogue.model.training
+    assert not any(p.requires_grad for p in models.dialogue.model.parameters())
+
+
+def test_dialogue_prompts_keep_their_text_in_the_vlm_template(models: Models) -> None:
+    # SmolVLM's template reads content as a list of parts: plain strings would vanish.
+    messages = [
+        {"role": "system", "content": "You are Anna, a person in a photo."},
+        {"role": "user", "content": "What is the weather like in the park today?"},
+    ]
+    rendered = models.dialogue._render(messages)
+    assert rendered == (
+        "<|im_start|>System: You are Anna, a person in a photo.<end_of_utterance>\n"
+        "User: What is the weather like in the park today?<end_of_utterance>\nAssistant:"
+    )
+    short = models.dialogue.count_tokens([{"role": "user", "content": "hi"}])
+    assert 0 < short < models.dialogue.count_tokens(messages)
+
+
+def test_the_shared_vlm_speaks_for_the_character(models: Models) -> None:
+    texts = models.dialogue.generate([first_line_request(PERSONA)])
+    assert len(texts) == 1 and texts[0].strip()
+
+
+async def test_the_pipeline_gets_a_first_line_and_a_reply_from_the_vlm(
+    models: Models, config: InferenceConfig
+) -> None:
+    pipeline = Pipeline(models, config)
+    try:
+        description = await pipeline.describe(photos()[0])
+        line = await pipeline.first_line(PERSONA)
+        answer = await pipeline.reply(PERSONA, [], "hi, who are you?")
+    finally:
+        pipeline.close()
+    for text in (description, line, answer):
+        assert text.strip() and not looks_garbled(text)
+
+
+def test_batched_vlm_dialogue_rows_equal_unbatched_greedy_runs(models: Models) -> None:
+    dialogue: DialogueModel = models.dialogue
+    batch = [
+        ChatRequest([{"role": "user", "content": "hi"}], max_new_tokens=20),
+        ChatRequest(
+            [
+                {"role": "system", "content": "You are Anna, a person in a photo. Be brief."},
+                {"role": "user", "content": "What is the weather like in the park today?"},
+            ],
+            max_new_tokens=6,
+        ),
+        ChatRequest([{"role": "user", "content": "你好，今天你想聊什么？"}], max_new_tokens=14),
+    ]
+    batched = dialogue.generate_tokens(batch)
+    alone = [dialogue.generate_tokens([request])[0] for request in batch]
+    assert batched == alone
+    assert len({tuple(tokens) for tokens in batched}) == 3  # the rows really differ
+    for tokens, request in zip(batched, batch, strict=True):
+        assert len(tokens) <= request.max_new_tokens
+        assert not dialogue.stop_ids.intersection(tokens)
