@@ -21,7 +21,7 @@ WORKDIR /app
 # Dependencies first (a layer that survives code changes), then the code.
 COPY pyproject.toml README.md ./
 RUN mkdir bot inference storage && touch bot/__init__.py inference/__init__.py storage/__init__.py \
-    && pip install --no-cache-dir . \
+    && pip install --no-cache-dir ".[gpu]" \
     && pip uninstall -y photo-talk
 COPY bot ./bot
 COPY inference ./inference

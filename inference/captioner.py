@@ -41,7 +41,14 @@ class Captioner:
     @classmethod
     def load(cls, model_id_or_path: str, device: torch.device, dtype: torch.dtype) -> Captioner:
         """Load from a Hugging Face id or a local folder (the same code path)."""
-        processor = AutoProcessor.from_pretrained(model_id_or_path)
+        try:
+            processor = AutoProcessor.from_pretrained(model_id_or_path)
+        except ImportError as exc:
+            # Qwen-VL processors bundle a video processor that needs torchvision.
+            raise ImportError(
+                f"the processor of caption model {model_id_or_path!r} needs a package that is "
+                f"not installed ({exc}). Install the GPU extra: pip install 'photo-talk[gpu]'"
+            ) from exc
         model: Any = AutoModelForImageTextToText.from_pretrained(model_id_or_path, dtype=dtype)
         model.to(device).eval().requires_grad_(False)
         chat_capable = bool(getattr(processor, "chat_template", None))

@@ -10,6 +10,7 @@ import torch
 import transformers
 from PIL import Image
 
+from inference import captioner as captioner_module
 from inference.captioner import PERSONA_QUESTION, Captioner
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
@@ -147,3 +148,14 @@ def test_batched_vlm_dialogue_rows_equal_unbatched_greedy_runs(models: Models) -
     for tokens, request in zip(batched, batch, strict=True):
         assert len(tokens) <= request.max_new_tokens
         assert not dialogue.stop_ids.intersection(tokens)
+
+
+def test_a_processor_missing_an_optional_package_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def needs_torchvision(*_: object, **__: object) -> None:
+        raise ImportError("Qwen2VLVideoProcessor requires the Torchvision library")
+
+    monkeypatch.setattr(captioner_module.AutoProcessor, "from_pretrained", needs_torchvision)
+    with pytest.raises(ImportError, match=r"photo-talk\[gpu\]"):
+        Captioner.load("Qwen/Qwen3-VL-2B-Instruct", torch.device("cpu"), torch.float32)
