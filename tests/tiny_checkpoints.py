@@ -278,7 +278,6 @@ def build_image_checkpoint(folder: Path) -> Path:
     from diffusers import (
         AutoencoderKL,
         DDIMScheduler,
-        StableDiffusionImg2ImgPipeline,
         UNet2DConditionModel,
     )
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -330,6 +329,24 @@ def build_image_checkpoint(folder: Path) -> Path:
         set_alpha_to_one=False,
         steps_offset=1,
     )
+    return save_img2img_pipeline(folder, vae, text_encoder, tokenizer, unet, scheduler)
+
+
+def build_all(root: Path) -> TinyModels:
+    """Build the three checkpoints under `root` (a couple of seconds on a laptop CPU)."""
+    return TinyModels(
+        caption=build_caption_checkpoint(root / "caption"),
+        dialogue=build_dialogue_checkpoint(root / "dialogue"),
+        image=build_image_checkpoint(root / "image"),
+    )
+
+
+def save_img2img_pipeline(
+    folder: Path, vae: Any, text_encoder: Any, tokenizer: Any, unet: Any, scheduler: Any
+) -> Path:
+    """Save SD img2img components as a pipeline folder that AutoPipelineForImage2Image loads."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+
     pipe: Any = StableDiffusionImg2ImgPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -342,12 +359,3 @@ def build_image_checkpoint(folder: Path) -> Path:
     )
     pipe.save_pretrained(folder)
     return folder
-
-
-def build_all(root: Path) -> TinyModels:
-    """Build the three checkpoints under `root` (a couple of seconds on a laptop CPU)."""
-    return TinyModels(
-        caption=build_caption_checkpoint(root / "caption"),
-        dialogue=build_dialogue_checkpoint(root / "dialogue"),
-        image=build_image_checkpoint(root / "image"),
-    )

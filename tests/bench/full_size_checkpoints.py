@@ -17,7 +17,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (tiny tokenizers)
 
-from tiny_checkpoints import TinyModels, _clip_tokenizer, build_dialogue_tokenizer
+from tiny_checkpoints import (
+    TinyModels,
+    _clip_tokenizer,
+    build_dialogue_tokenizer,
+    save_img2img_pipeline,
+)
 
 
 def _n(value: int, scale: float, multiple: int = 1, minimum: int = 1) -> int:
@@ -121,7 +126,6 @@ def build_image(folder: Path, scale: float, dtype: torch.dtype) -> Path:
     from diffusers import (
         AutoencoderKL,
         EulerDiscreteScheduler,
-        StableDiffusionImg2ImgPipeline,
         UNet2DConditionModel,
     )
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -176,18 +180,7 @@ def build_image(folder: Path, scale: float, dtype: torch.dtype) -> Path:
         timestep_spacing="trailing",
         steps_offset=1,
     )
-    pipe: Any = StableDiffusionImg2ImgPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(folder)
-    return folder
+    return save_img2img_pipeline(folder, vae, text_encoder, tokenizer, unet, scheduler)
 
 
 def build_full_size(root: Path, scale: float = 1.0, device: str = "cpu") -> TinyModels:
