@@ -132,14 +132,18 @@ async def _meet(
 ) -> None:
     bot, pipeline = context.bot, svc.pipeline
     status = await StatusMessage.post(
-        bot, place.chat_id, text("status_looking", lang), reply_to=message.message_id
+        bot,
+        place.chat_id,
+        text("status_looking", lang),
+        reply_to=message.message_id,
+        quiet=place.group,
     )
     await show_action(bot, place.chat_id)
     try:
         data = await download(bot, photo.file_id)
     except TelegramError as exc:
         log.warning("photo download failed: %s", exc)
-        await status.update(text("download_failed", lang))
+        await status.fail(text("download_failed", lang))
         return
     try:
         image = await pipeline.decode(data)
@@ -177,7 +181,7 @@ async def _meet(
         else:
             line = await pipeline.first_line(persona, chat_key=place.chat_id)
     except InferenceError as exc:
-        await status.update(text(failure_key(exc), lang))
+        await status.fail(text(failure_key(exc), lang))
         return
     spoken = await say(svc, bot, character, line, reply_to=message.message_id)
     # The picture takes longest: draw it in the background so this chat can already talk.

@@ -93,16 +93,8 @@ async def draw_picture(
     except InferenceError as exc:
         log.warning("talking picture failed: %s", exc)
         message = text(failure_key(exc), lang)
-        if status is not None:
-            await status.update(message)
-        else:
-            await _send_quietly(bot, chat_id, message, reply_to)
+        if status is None:
+            status = StatusMessage(bot, chat_id, None, reply_to)
+        await status.fail(message)
     except TelegramError:
         log.exception("could not send the talking picture of character %d", character.id)
-
-
-async def _send_quietly(bot: Bot, chat_id: int, message: str, reply_to: int | None) -> None:
-    try:
-        await send_text(bot, chat_id, message, reply_to=reply_to)
-    except TelegramError:
-        log.exception("could not tell chat %d about a failure", chat_id)

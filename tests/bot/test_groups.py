@@ -413,3 +413,25 @@ async def test_a_channel_gets_no_greeting_and_its_posts_no_answers(
     assert sent_to(telegram, channel) == [] and sent_to(telegram, channel, "sendPhoto") == []
     assert await characters_in(sessions, channel.id) == []
     assert [c for c in telegram.calls if not c.ok] == []
+
+
+async def test_a_group_gets_no_progress_notes_but_hears_about_failures(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser
+) -> None:
+    telegram.add_chat(FAMILY, alice)
+    photo = telegram.send_photo(alice, FAMILY, photo_bytes(), caption="/talk")
+    await telegram.wait_for("sendPhoto", lambda c: c.chat_id == FAMILY.id, timeout=60)
+    notes = [
+        c
+        for c in sent_to(telegram, FAMILY) + sent_to(telegram, FAMILY, "editMessageText")
+        if str(c.params.get("text", "")).startswith(("👀", "💭", "🎨", "✅"))
+    ]
+    assert notes == []  # progress shows as "typing…" / "sending photo…" only
+    assert sent_to(telegram, FAMILY, "sendChatAction")
+    assert [c.message.reply_to_message_id for c in sent_to(telegram, FAMILY)] == [photo.message_id]
+
+    broken = telegram.send_document(
+        alice, FAMILY, b"not a picture", "x.png", "image/png", caption="/talk"
+    )
+    failure = await telegram.wait_for("sendMessage", is_text("not_an_image"), timeout=60)
+    assert failure.message is not None and failure.message.reply_to_message_id == broken.message_id
