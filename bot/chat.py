@@ -111,9 +111,7 @@ async def _converse(pipeline: Pipeline, image: Image.Image, options: ChatOptions
         language = options.lang or detect_language(said) or ui
         try:
             async with progress(text("cli_replying", language, name=persona.name)):
-                answer = await pipeline.reply(
-                    replace(persona, language=language), history, said, language=language
-                )
+                answer = await pipeline.reply(persona, history, said, language=options.lang)
         except InferenceError as exc:
             print(text(failure_key(exc), language), file=sys.stderr)
             continue
