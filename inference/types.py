@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Language = Literal["zh", "en"]
@@ -35,7 +35,6 @@ class ChatRequest:
 
     messages: list[dict[str, str]]
     max_new_tokens: int = 120
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
