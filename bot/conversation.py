@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inference.types import Language, Persona, Turn
+from storage.queries import GROUP_WIDE_USER_ID
 from storage.records import CharacterRecord, MessageRecord
-
-GROUP_KEY = 0  # the user id under which a group's shared active character is kept
 
 
 def persona_of(character: CharacterRecord) -> Persona:
@@ -36,4 +35,4 @@ def turns_of(messages: Sequence[MessageRecord], *, group: bool) -> list[Turn]:
 
 def active_key(chat_id: int, user_id: int, *, group: bool) -> tuple[int, int]:
     """Private chats keep an active character per user, groups one for the whole chat."""
-    return (chat_id, GROUP_KEY if group else user_id)
+    return (chat_id, GROUP_WIDE_USER_ID if group else user_id)
