@@ -22,14 +22,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import commands, groups, media, photos, sharing, talk
+from bot.handlers import commands, groups, media, photos, sharing, text_messages
 from bot.handlers.common import Place, user_language
 from bot.limits import UserLimits
 from bot.sending import RetryingRateLimiter, send_text
 from bot.services import Services, services
 from bot.settings import Settings
 from bot.texts import TEXTS, text
-from inference.pipeline import Pipeline
+from inference.actor import Actor
 from storage import queries
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_database_async
@@ -50,8 +50,8 @@ COMMANDS = [
 ]
 
 
-def build_application(settings: Settings, *, pipeline: Pipeline | None = None) -> Application:
-    """Every handler the bot has, in the order they are tried. `pipeline`: an already loaded
+def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
+    """Every handler the bot has, in the order they are tried. `actor`: an already loaded
     one to use (tests, benchmarks); by default the models are loaded at start."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -67,7 +67,7 @@ def build_application(settings: Settings, *, pipeline: Pipeline | None = None) -
         .build()
     )
     application.bot_data["settings"] = settings
-    application.bot_data["injected_pipeline"] = pipeline
+    application.bot_data["injected_actor"] = actor
 
     application.add_handler(
         MessageHandler(filters.UpdateType.CHANNEL_POSTS | filters.UpdateType.EDITED, _skip),
@@ -91,7 +91,7 @@ def build_application(settings: Settings, *, pipeline: Pipeline | None = None) -
     application.add_handler(CommandHandler("stats", commands.stats_command))
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, photos.on_photo))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, talk.on_text))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_messages.on_text))
     application.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, commands.help_command)
     )
@@ -110,21 +110,21 @@ async def _start_services(application: Application) -> None:
     if settings.database_url.startswith("sqlite"):
         await upgrade_database_async(settings.database_url)
     engine = create_engine(settings.database_url)
-    pipeline = application.bot_data["injected_pipeline"]
-    if pipeline is None:
+    actor = application.bot_data["injected_actor"]
+    if actor is None:
         log.info(
             "loading models (caption %s, dialogue %s, image %s)",
             settings.caption_model,
             settings.dialogue_model,
             settings.image_model or "none",
         )
-        pipeline = await asyncio.to_thread(Pipeline.load, settings.inference)
+        actor = await asyncio.to_thread(Actor.load, settings.inference)
         if settings.warm_up:
-            log.info("warmed up in %.1f s", await pipeline.warm_up())
+            log.info("warmed up in %.1f s", await actor.warm_up())
     application.bot_data["engine"] = engine
     application.bot_data["services"] = Services(
         settings=settings,
-        pipeline=pipeline,
+        actor=actor,
         sessions=create_session_factory(engine),
         limits=UserLimits(
             photos_per_hour=settings.max_photos_per_hour, jobs_per_user=settings.max_jobs_per_user
@@ -149,8 +149,8 @@ async def _register_commands(application: Application) -> None:
 async def _stop_services(application: Application) -> None:
     """post_shutdown: stop the worker (unless it was lent to us) and close the database."""
     found: Services | None = application.bot_data.get("services")
-    if found is not None and application.bot_data["injected_pipeline"] is None:
-        await asyncio.to_thread(found.pipeline.close)
+    if found is not None and application.bot_data["injected_actor"] is None:
+        await asyncio.to_thread(found.actor.close)
     engine = application.bot_data.get("engine")
     if engine is not None:
         await engine.dispose()
@@ -223,9 +223,9 @@ async def running(
         finally:
             await application.updater.stop()
             found: Services | None = application.bot_data.get("services")
-            if found is not None and application.bot_data["injected_pipeline"] is None:
+            if found is not None and application.bot_data["injected_actor"] is None:
                 # Cancel queued model work so in-flight updates end now, not after the queue.
-                await asyncio.to_thread(found.pipeline.close)
+                await asyncio.to_thread(found.actor.close)
             await application.stop()
     finally:
         await application.shutdown()

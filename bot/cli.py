@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, [token], message_text=settings.log_message_text)
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
-        from bot.chat import ChatOptions, run_chat
+        from bot.terminal import ChatOptions, run_chat
 
         return run_chat(
             settings, ChatOptions(args.photo, args.lang, args.out, draw=not args.no_image)

@@ -9,13 +9,13 @@ from telegram.ext import ContextTypes
 
 from bot.limits import UserLimits
 from bot.settings import Settings
-from inference.pipeline import Pipeline
+from inference.actor import Actor
 
 
 @dataclass
 class Services:
     settings: Settings
-    pipeline: Pipeline
+    actor: Actor
     sessions: async_sessionmaker[AsyncSession]
     limits: UserLimits
     bot_username: str

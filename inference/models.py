@@ -65,7 +65,7 @@ def load_models(config: InferenceConfig) -> Models:
 def compile_for_speed(models: Models) -> None:
     """torch.compile the two hot loops: the dialogue model's decoding step and the UNet.
 
-    Compilation is lazy: it happens on the first calls (Pipeline.warm_up), once per new shape
+    Compilation is lazy: it happens on the first calls (Actor.warm_up), once per new shape
     (batch size, picture size), on the worker thread that then serves them.
     """
     # Transformers compiles the decoding step itself when the KV cache has static shapes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utc_now
@@ -50,6 +50,8 @@ class Character(Base):
     source_character_id: Mapped[int | None] = mapped_column(
         ForeignKey("characters.id", ondelete="SET NULL")
     )
+    # The voice the speech model uses for this character, chosen once (None: not chosen yet).
+    voice: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
@@ -80,6 +82,8 @@ class Message(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # The talking picture drawn for a character's turn; replies to it route here too.
     picture_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The user said it in a voice note (the text is its transcript; the audio is not kept).
+    spoken: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
@@ -94,3 +98,13 @@ class ActiveCharacter(Base):
     character_id: Mapped[int] = mapped_column(
         ForeignKey("characters.id", ondelete="CASCADE"), index=True
     )
+
+
+class ChatSettings(Base):
+    """What a chat chose with /voice and /video; NULL = not chosen (default by chat type)."""
+
+    __tablename__ = "chat_settings"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    voice: Mapped[bool | None] = mapped_column(Boolean)
+    video: Mapped[bool | None] = mapped_column(Boolean)

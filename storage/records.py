@@ -25,6 +25,7 @@ class CharacterRecord:
     share_code: str | None
     source_character_id: int | None
     created_at: datetime
+    voice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class MessageRecord:
     telegram_message_id: int | None
     picture_message_id: int | None
     created_at: datetime
+    spoken: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +52,12 @@ class Stats:
     users: int
     characters: int
     messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettingsRecord:
+    """A chat's /voice and /video choices; None = never chosen, the chat type decides."""
+
+    chat_id: int
+    voice: bool | None
+    video: bool | None

@@ -8,11 +8,11 @@ from telegram import Bot, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
+from bot.delivery import SpokenLine, draw_picture, say
+from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import Place, character_for_command, sender, user_language
 from bot.handlers.sharing import open_shared
-from bot.handlers.speech import SpokenLine, draw_picture, say
-from bot.pictures import load_photo
 from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError
@@ -137,9 +137,9 @@ async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await message.reply_text(text("one_at_a_time", lang))
         return
     try:
-        image = await load_photo(context.bot, svc.pipeline, character.photo_file_id)
+        image = await load_photo(context.bot, svc.actor, character.photo_file_id)
         if last is None:
-            line = await svc.pipeline.first_line(persona_of(character), chat_key=place.chat_id)
+            line = await svc.actor.first_line(persona_of(character), chat_key=place.chat_id)
             spoken = await say(svc, context.bot, character, line, reply_to=message.message_id)
         else:
             spoken = SpokenLine(last.id, last.text, None)
@@ -186,10 +186,10 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         f"users: {counts.users}",
         f"characters: {counts.characters}",
         f"messages: {counts.messages}",
-        f"queue: {svc.pipeline.queue_depth}",
+        f"queue: {svc.actor.queue_depth}",
     ]
     for kind in ("text", "caption", "image"):
-        lines.append(f"{kind}: {_percentiles(svc.pipeline.latencies(kind))}")
+        lines.append(f"{kind}: {_percentiles(svc.actor.latencies(kind))}")
     await message.reply_text("\n".join(lines))
 
 

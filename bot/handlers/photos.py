@@ -9,10 +9,10 @@ from telegram import Message, MessageEntity, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.delivery import draw_picture, say
+from bot.downloads import download
 from bot.failures import failure_key
 from bot.handlers.common import Place, display_name, user_language
-from bot.handlers.speech import draw_picture, say
-from bot.pictures import download
 from bot.sending import StatusMessage, show_action
 from bot.services import Services, services
 from bot.telegram_text import clean_user_text
@@ -130,7 +130,7 @@ async def _meet(
     said: str,
     lang: Lang,
 ) -> None:
-    bot, pipeline = context.bot, svc.pipeline
+    bot, actor = context.bot, svc.actor
     status = await StatusMessage.post(
         bot,
         place.chat_id,
@@ -146,10 +146,10 @@ async def _meet(
         await status.fail(text("download_failed", lang))
         return
     try:
-        image = await pipeline.decode(data)
-        description = await pipeline.describe(image, chat_key=place.chat_id)
+        image = await actor.decode(data)
+        description = await actor.describe(image, chat_key=place.chat_id)
         await status.update(text("status_thinking", lang))
-        persona = await pipeline.create_persona(description, lang, chat_key=place.chat_id)
+        persona = await actor.create_persona(description, lang, chat_key=place.chat_id)
         async with svc.sessions() as session, session.begin():
             await queries.upsert_user(session, place.user_id, display_name(message), lang)
             character = await queries.create_character(
@@ -177,9 +177,9 @@ async def _meet(
                 )
         if said:
             speaker = display_name(message) if place.group else None
-            line = await pipeline.reply(persona, [], said, speaker=speaker, chat_key=place.chat_id)
+            line = await actor.reply(persona, [], said, speaker=speaker, chat_key=place.chat_id)
         else:
-            line = await pipeline.first_line(persona, chat_key=place.chat_id)
+            line = await actor.first_line(persona, chat_key=place.chat_id)
     except InferenceError as exc:
         await status.fail(text(failure_key(exc), lang))
         return

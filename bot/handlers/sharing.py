@@ -11,10 +11,10 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
+from bot.delivery import draw_picture, say
+from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import Place, character_for_command, display_name, user_language
-from bot.handlers.speech import draw_picture, say
-from bot.pictures import load_photo
 from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError
@@ -101,9 +101,9 @@ async def open_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, code: 
         await queries.set_active_character(session, *place.active, character.id)
     await message.reply_text(text("share_opened", lang, name=character.persona_name))
     try:
-        line = await svc.pipeline.first_line(persona_of(character), chat_key=place.chat_id)
+        line = await svc.actor.first_line(persona_of(character), chat_key=place.chat_id)
         spoken = await say(svc, bot, character, line, reply_to=None)
-        image = await load_photo(bot, svc.pipeline, character.photo_file_id)
+        image = await load_photo(bot, svc.actor, character.photo_file_id)
     except InferenceError as exc:
         await message.reply_text(text(failure_key(exc), lang))
         return

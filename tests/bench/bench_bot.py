@@ -37,8 +37,8 @@ from inference.types import Language, Persona, TalkingPicture
 TARGET_MEDIAN_MS = 10.0
 
 
-class InstantPipeline:
-    """Stands in for inference.Pipeline: every stage answers at once with canned text."""
+class InstantActor:
+    """Stands in for inference.Actor: every stage answers at once with canned text."""
 
     def __init__(self) -> None:
         buffer = io.BytesIO()
@@ -142,7 +142,7 @@ async def _measure(
             database_url=f"sqlite+aiosqlite:///{database}",
             max_photos_per_hour=0,
         )
-        application = build_application(settings, pipeline=InstantPipeline())  # type: ignore[arg-type]
+        application = build_application(settings, actor=InstantActor())  # type: ignore[arg-type]
         if not rate_limited:
             application.bot._rate_limiter = None  # raw capacity, past Telegram's limits
         people = [FakeUser(5000 + i, f"User {i}", f"user{i}") for i in range(users)]

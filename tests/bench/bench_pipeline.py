@@ -7,7 +7,7 @@
 --models: tiny (the test checkpoints, built in a temp folder), default (the real hub ids from
 bot/settings.py, for a machine that has them cached), full-size (the default architectures at
 their real sizes with random weights, built locally; see full_size_checkpoints.py).
-Everything goes through inference.Pipeline, exactly as the bot uses it.
+Everything goes through inference.Actor, exactly as the bot uses it.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from bot.settings import DEFAULT_CAPTION_MODEL, DEFAULT_DIALOGUE_MODEL, DEFAULT_IMAGE_MODEL
+from inference.actor import Actor
 from inference.config import InferenceConfig
 from inference.models import load_models
-from inference.pipeline import Pipeline
 from inference.types import ChatRequest, Persona
 
 LOOP_LAG_TARGET_MS = 50.0
@@ -131,41 +131,41 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
     models = await asyncio.to_thread(load_models, config)
     counter = CountingGenerate(models.dialogue.generate)
     models.dialogue.generate = counter  # type: ignore[method-assign]
-    pipeline = Pipeline(models, config)
+    actor = Actor(models, config)
     results["load_s"] = round(time.perf_counter() - started, 2)
-    results["warm_up_s"] = round(await pipeline.warm_up(), 2)
+    results["warm_up_s"] = round(await actor.warm_up(), 2)
     try:
         photo = portrait()
         # 2. each stage alone, one user
-        description = await pipeline.describe(photo)
-        stages["caption"] = percentiles(await timed(rounds, lambda i: pipeline.describe(photo)))
-        persona: Persona = await pipeline.create_persona(description, "en")
+        description = await actor.describe(photo)
+        stages["caption"] = percentiles(await timed(rounds, lambda i: actor.describe(photo)))
+        persona: Persona = await actor.create_persona(description, "en")
 
         async def meet(i: int) -> None:
-            found = await pipeline.create_persona(description, "en")
-            await pipeline.first_line(found)
+            found = await actor.create_persona(description, "en")
+            await actor.first_line(found)
 
         stages["persona+first_line"] = percentiles(await timed(rounds, meet))
         before = counter.calls
         reply_s = await timed(
-            rounds, lambda i: pipeline.reply(persona, [], MESSAGES[i % len(MESSAGES)])
+            rounds, lambda i: actor.reply(persona, [], MESSAGES[i % len(MESSAGES)])
         )
         stages["reply"] = percentiles(reply_s)
         results["generations_per_reply"] = round((counter.calls - before) / rounds, 2)
-        line = await pipeline.first_line(persona)
+        line = await actor.first_line(persona)
         if models.painter is not None:
             stages["image"] = percentiles(
-                await timed(rounds, lambda i: pipeline.talking_image(photo, persona, line))
+                await timed(rounds, lambda i: actor.talking_image(photo, persona, line))
             )
         # 3. photo -> first line -> picture, as a new user sees it
         to_line, to_picture = [], []
         for _ in range(rounds):
             started = time.perf_counter()
-            seen = await pipeline.describe(photo)
-            found = await pipeline.create_persona(seen, "en")
-            said = await pipeline.first_line(found)
+            seen = await actor.describe(photo)
+            found = await actor.create_persona(seen, "en")
+            said = await actor.first_line(found)
             to_line.append(time.perf_counter() - started)
-            await pipeline.talking_image(photo, found, said)
+            await actor.talking_image(photo, found, said)
             to_picture.append(time.perf_counter() - started)
         stages["e2e photo->first line"] = percentiles(to_line)
         stages["e2e photo->picture"] = percentiles(to_picture)
@@ -175,21 +175,21 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
             for _ in range(rounds):
                 pictures = [
                     asyncio.create_task(
-                        pipeline.talking_image(photo, persona, line, chat_key=f"painter-{n}")
+                        actor.talking_image(photo, persona, line, chat_key=f"painter-{n}")
                     )
                     for n in range(4)
                 ]
                 await asyncio.sleep(0)  # all four queued
                 started = time.perf_counter()
-                await pipeline.reply(persona, [], MESSAGES[0], chat_key="talker")
+                await actor.reply(persona, [], MESSAGES[0], chat_key="talker")
                 busy.append(time.perf_counter() - started)
                 await asyncio.gather(*pictures)
             stages["reply with 4 images queued"] = percentiles(busy)
         # 5. batching: N users at once (distinct chats) vs one at a time
-        results["batching"] = await batching(pipeline, persona, rounds)
+        results["batching"] = await batching(actor, persona, rounds)
     finally:
         lag.stop()
-        pipeline.close()
+        actor.close()
     results["event_loop_lag_max_ms"] = round(lag.worst_ms, 1)
     results["event_loop_lag_target_ms"] = LOOP_LAG_TARGET_MS
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -197,14 +197,14 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
         results["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated() / 2**20)
 
 
-async def batching(pipeline: Pipeline, persona: Persona, rounds: int) -> dict[str, Any]:
+async def batching(actor: Actor, persona: Persona, rounds: int) -> dict[str, Any]:
     rates: dict[str, Any] = {}
     for users in USERS:
         started = time.perf_counter()
         for _ in range(rounds):
             await asyncio.gather(
                 *(
-                    pipeline.reply(persona, [], MESSAGES[u % len(MESSAGES)], chat_key=f"user-{u}")
+                    actor.reply(persona, [], MESSAGES[u % len(MESSAGES)], chat_key=f"user-{u}")
                     for u in range(users)
                 )
             )

@@ -13,16 +13,16 @@ from tiny_checkpoints import TinyModels
 
 from bot.app import build_application, running
 from bot.settings import Settings
-from inference.pipeline import Pipeline
+from inference.actor import Actor
 from storage.engine import create_engine, create_session_factory
 
 
 @pytest.fixture(scope="session")
-def tiny_pipeline(tiny_models: TinyModels) -> Iterator[Pipeline]:
-    """One pipeline on the tiny checkpoints, shared by every bot test (loading is the slow part)."""
-    pipeline = Pipeline.load(tiny_inference_config(tiny_models))
-    yield pipeline
-    pipeline.close()
+def tiny_actor(tiny_models: TinyModels) -> Iterator[Actor]:
+    """One actor on the tiny checkpoints, shared by every bot test (loading is the slow part)."""
+    actor = Actor.load(tiny_inference_config(tiny_models))
+    yield actor
+    actor.close()
 
 
 @pytest.fixture
@@ -42,9 +42,9 @@ def settings(telegram: FakeTelegram, database: Path, tiny_models: TinyModels) ->
 
 
 @pytest.fixture
-async def bot(settings: Settings, tiny_pipeline: Pipeline) -> AsyncIterator[Any]:
+async def bot(settings: Settings, tiny_actor: Actor) -> AsyncIterator[Any]:
     """The bot, polling the fake server, for the duration of one test."""
-    application = build_application(settings, pipeline=tiny_pipeline)
+    application = build_application(settings, actor=tiny_actor)
     async with running(application, poll_timeout=1) as app:
         yield app
 

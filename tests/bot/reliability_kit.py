@@ -13,7 +13,7 @@ from fake_telegram import FakeTelegram, FakeUser, SentCall
 from bot.app import build_application, running
 from bot.settings import Settings
 from bot.texts import TEXTS, Lang
-from inference.pipeline import Pipeline
+from inference.actor import Actor
 from storage import queries
 from storage.records import CharacterRecord
 
@@ -21,9 +21,9 @@ __all__ = ["photo_bytes"]
 
 
 @contextlib.asynccontextmanager
-async def bot_running(settings: Settings, pipeline: Pipeline | None) -> AsyncIterator[Any]:
-    """The bot polling the fake server; `pipeline` None loads models from `settings`."""
-    async with running(build_application(settings, pipeline=pipeline), poll_timeout=1) as app:
+async def bot_running(settings: Settings, actor: Actor | None) -> AsyncIterator[Any]:
+    """The bot polling the fake server; `actor` None loads models from `settings`."""
+    async with running(build_application(settings, actor=actor), poll_timeout=1) as app:
         yield app
 
 

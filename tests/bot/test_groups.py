@@ -72,16 +72,16 @@ async def meet_in(telegram: FakeTelegram, user: FakeUser, chat: FakeChat, captio
     return await spoken(telegram, photo)
 
 
-def record_calls(monkeypatch: Any, pipeline: Any, name: str) -> list[tuple[tuple[Any, ...], Any]]:
-    """Wrap `pipeline.<name>` so every call's arguments are recorded, then run for real."""
+def record_calls(monkeypatch: Any, actor: Any, name: str) -> list[tuple[tuple[Any, ...], Any]]:
+    """Wrap `actor.<name>` so every call's arguments are recorded, then run for real."""
     seen: list[tuple[tuple[Any, ...], Any]] = []
-    real = getattr(pipeline, name)
+    real = getattr(actor, name)
 
     async def recording(*args: Any, **kwargs: Any) -> Any:
         seen.append((args, kwargs))
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, name, recording)
+    monkeypatch.setattr(actor, name, recording)
     return seen
 
 
@@ -112,10 +112,10 @@ async def test_a_group_character_hears_everyone_by_name(
     li: FakeUser,
     bob: FakeUser,
     sessions: Any,
-    tiny_pipeline: Any,
+    tiny_actor: Any,
     monkeypatch: Any,
 ) -> None:
-    replies = record_calls(monkeypatch, tiny_pipeline, "reply")
+    replies = record_calls(monkeypatch, tiny_actor, "reply")
     first = await meet_in(telegram, alice, FAMILY, f"/talk@{BOT} Grandpa, is that you?")
     picture = await telegram.wait_for("sendPhoto", lambda c: c.chat_id == FAMILY.id, timeout=60)
     assert picture.message is not None and picture.message.reply_to_message_id == first.message_id
@@ -202,15 +202,15 @@ async def test_messages_not_addressed_to_the_bot_are_ignored(
     alice: FakeUser,
     li: FakeUser,
     sessions: Any,
-    tiny_pipeline: Any,
+    tiny_actor: Any,
     monkeypatch: Any,
 ) -> None:
     line = await meet_in(telegram, alice, FAMILY, f"/talk@{BOT}")
     await telegram.wait_for("sendPhoto", lambda c: c.chat_id == FAMILY.id, timeout=60)
     await telegram.wait_idle()
     before = len(sent_to(telegram, FAMILY))
-    models = record_calls(monkeypatch, tiny_pipeline, "reply")
-    models += record_calls(monkeypatch, tiny_pipeline, "describe")
+    models = record_calls(monkeypatch, tiny_actor, "reply")
+    models += record_calls(monkeypatch, tiny_actor, "describe")
 
     telegram.send_text(li, FAMILY, "Hello everyone, lunch at noon?")
     mine = telegram.send_text(alice, FAMILY, "Lovely photo")
@@ -240,7 +240,7 @@ async def test_a_share_link_opens_the_same_character_for_someone_else(
     li: FakeUser,
     bob: FakeUser,
     sessions: Any,
-    tiny_pipeline: Any,
+    tiny_actor: Any,
     monkeypatch: Any,
 ) -> None:
     await meet_in(telegram, alice, alice.private_chat(), "Hello!")
@@ -252,7 +252,7 @@ async def test_a_share_link_opens_the_same_character_for_someone_else(
     assert len(code_value) >= 16
     assert f"https://t.me/{BOT}?startgroup={code_value}" in shared.params["text"]
     [original] = await characters_in(sessions, alice.id)
-    described = record_calls(monkeypatch, tiny_pipeline, "describe")
+    described = record_calls(monkeypatch, tiny_actor, "describe")
 
     # Li opens the link in private: the same persona and photo, a fresh conversation.
     telegram.send_text(li, None, f"/start {code_value}")

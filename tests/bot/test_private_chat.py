@@ -114,18 +114,18 @@ async def test_conversation_continues_with_history_from_the_database(
     bot: Any,
     alice: FakeUser,
     sessions: Any,
-    tiny_pipeline: Any,
+    tiny_actor: Any,
     monkeypatch: Any,
 ) -> None:
     await meet(telegram, alice)
     seen: list[list[str]] = []
-    real_reply = tiny_pipeline.reply
+    real_reply = tiny_actor.reply
 
     async def recording_reply(persona: Any, history: Any, text: str, **kwargs: Any) -> str:
         seen.append([t.text for t in history])
         return await real_reply(persona, history, text, **kwargs)
 
-    monkeypatch.setattr(tiny_pipeline, "reply", recording_reply)
+    monkeypatch.setattr(tiny_actor, "reply", recording_reply)
     answers = []
     for said in ("Hello there!", "What is your name?", "你好，今天天气怎么样？"):
         message = telegram.send_text(alice, None, said)
@@ -254,14 +254,14 @@ async def test_other_media_get_a_short_explanation(
 
 
 async def test_a_restart_keeps_the_conversation(
-    telegram: FakeTelegram, settings: Any, tiny_pipeline: Any, alice: FakeUser, sessions: Any
+    telegram: FakeTelegram, settings: Any, tiny_actor: Any, alice: FakeUser, sessions: Any
 ) -> None:
     from bot.app import build_application, running
 
-    async with running(build_application(settings, pipeline=tiny_pipeline), poll_timeout=1):
+    async with running(build_application(settings, actor=tiny_actor), poll_timeout=1):
         await meet(telegram, alice, caption="Remember me?")
         await telegram.wait_for("editMessageText", is_text_prefix("✅"), timeout=30)
-    async with running(build_application(settings, pipeline=tiny_pipeline), poll_timeout=1):
+    async with running(build_application(settings, actor=tiny_actor), poll_timeout=1):
         message = telegram.send_text(alice, None, "It's me again.")
         await telegram.wait_for(
             "sendMessage",

@@ -116,11 +116,11 @@ async def test_a_failing_model_says_try_again_and_the_next_message_is_answered(
     bot: Any,
     alice: FakeUser,
     sessions: Any,
-    tiny_pipeline: Any,
+    tiny_actor: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await seed_character(sessions, alice)
-    model = tiny_pipeline._models.dialogue.model
+    model = tiny_actor._models.dialogue.model
     real_generate = model.generate
     failures = [RuntimeError("CUDA out of memory")]
 
@@ -148,7 +148,7 @@ async def test_a_stuck_model_times_out_and_the_bot_recovers(
     release = threading.Event()
     async with bot_running(settings, None) as app:
         await seed_character(sessions, alice)
-        model = app.bot_data["services"].pipeline._models.dialogue.model
+        model = app.bot_data["services"].actor._models.dialogue.model
         real_generate = model.generate
 
         def stuck_once(*args: Any, **kwargs: Any) -> Any:

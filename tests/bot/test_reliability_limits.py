@@ -22,7 +22,7 @@ from reliability_kit import (
 from tiny_checkpoints import TinyModels
 
 from bot.texts import TEXTS
-from inference.pipeline import Pipeline
+from inference.actor import Actor
 
 
 async def test_a_full_queue_says_busy_at_once_and_one_job_per_user_at_a_time(
@@ -36,8 +36,8 @@ async def test_a_full_queue_says_busy_at_once_and_one_job_per_user_at_a_time(
     settings = bot_settings(telegram, database, tiny_models, image_model="", queue_size=1)
     gate = threading.Event()
     async with bot_running(settings, None) as app:
-        pipeline: Pipeline = app.bot_data["services"].pipeline
-        model = pipeline._models.dialogue.model
+        actor: Actor = app.bot_data["services"].actor
+        model = actor._models.dialogue.model
         real_generate = model.generate
 
         def held(*args: Any, **kwargs: Any) -> Any:
@@ -49,9 +49,9 @@ async def test_a_full_queue_says_busy_at_once_and_one_job_per_user_at_a_time(
             await seed_character(sessions, user)
         try:
             running = telegram.send_text(users[0], None, "first, running")
-            await eventually(lambda: pipeline.queue_depth == 1)
+            await eventually(lambda: actor.queue_depth == 1)
             waiting = telegram.send_text(users[1], None, "second, waiting")
-            await eventually(lambda: pipeline.queue_depth == 2)
+            await eventually(lambda: actor.queue_depth == 2)
             # The queue (size 1) is full: refused at once, not after the others.
             refused = await exchange(telegram, users[2], "third, refused")
             assert refused.params["text"] == TEXTS["busy"]["en"]
@@ -72,11 +72,11 @@ async def test_photos_per_hour_are_limited(
     telegram: FakeTelegram,
     tiny_models: TinyModels,
     database: Path,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     alice: FakeUser,
 ) -> None:
     settings = bot_settings(telegram, database, tiny_models, max_photos_per_hour=1)
-    async with bot_running(settings, tiny_pipeline):
+    async with bot_running(settings, tiny_actor):
         since = len(telegram.calls)
         telegram.send_photo(alice, None, b"not a photo at all")
         await shown_after(telegram, since, text_is("not_an_image", "en", alice.id))
@@ -92,7 +92,7 @@ async def test_only_allowed_users_and_chats_are_served(
     telegram: FakeTelegram,
     tiny_models: TinyModels,
     database: Path,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     alice: FakeUser,
     li: FakeUser,
 ) -> None:
@@ -104,7 +104,7 @@ async def test_only_allowed_users_and_chats_are_served(
         allowed_user_ids=frozenset({alice.id}),
         allowed_chat_ids=frozenset({allowed_group.id}),
     )
-    async with bot_running(settings, tiny_pipeline):
+    async with bot_running(settings, tiny_actor):
         assert (await exchange(telegram, alice, "/help")).params["text"] == TEXTS["help"]["en"]
         assert (await exchange(telegram, li, "/help")).params["text"] == TEXTS["not_allowed"]["zh"]
         telegram.send_text(li, allowed_group, "/help")
@@ -119,13 +119,13 @@ async def test_stats_answer_admins_only(
     telegram: FakeTelegram,
     tiny_models: TinyModels,
     database: Path,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     sessions: Any,
     alice: FakeUser,
     li: FakeUser,
 ) -> None:
     settings = bot_settings(telegram, database, tiny_models, admin_user_ids=frozenset({alice.id}))
-    async with bot_running(settings, tiny_pipeline):
+    async with bot_running(settings, tiny_actor):
         await seed_character(sessions, li)
         await answer_to(telegram, telegram.send_text(li, None, "你好"))
         telegram.send_text(li, None, "/stats")

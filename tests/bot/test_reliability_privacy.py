@@ -31,8 +31,8 @@ from tiny_checkpoints import TinyModels
 from bot.app import _prune_history
 from bot.logs import configure_logging
 from bot.texts import TEXTS
+from inference.actor import Actor
 from inference.painter import PaintResult
-from inference.pipeline import Pipeline
 from storage import queries
 from storage.models import Message
 
@@ -107,11 +107,11 @@ async def test_retention_job_is_scheduled_daily_only_when_set(
     telegram: FakeTelegram,
     tiny_models: TinyModels,
     database: Path,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     days: int,
 ) -> None:
     settings = bot_settings(telegram, database, tiny_models, history_retention_days=days)
-    async with bot_running(settings, tiny_pipeline) as app:
+    async with bot_running(settings, tiny_actor) as app:
         jobs = [j for j in app.job_queue.jobs() if j.callback is _prune_history]
     if days == 0:
         assert jobs == []
@@ -151,7 +151,7 @@ async def test_the_token_never_reaches_the_logs(
     telegram: FakeTelegram,
     tiny_models: TinyModels,
     database: Path,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     alice: FakeUser,
     log_output: Any,
 ) -> None:
@@ -161,7 +161,7 @@ async def test_the_token_never_reaches_the_logs(
     stream = log_output([token], message_text=True)
     logging.getLogger("httpx").setLevel(logging.DEBUG)
     settings = bot_settings(telegram, database, tiny_models)
-    async with bot_running(settings, tiny_pipeline):
+    async with bot_running(settings, tiny_actor):
         since = len(telegram.calls)
         telegram.send_photo(alice, None, b"\xff\xd8\xff not really a jpeg")
         await shown_after(telegram, since, text_is("not_an_image", "en", alice.id))
@@ -180,13 +180,13 @@ async def test_message_text_is_logged_only_when_asked(
     telegram: FakeTelegram,
     tiny_models: TinyModels,
     database: Path,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     sessions: Any,
     alice: FakeUser,
     log_output: Any,
 ) -> None:
     stream = log_output([telegram.token])
-    async with bot_running(bot_settings(telegram, database, tiny_models), tiny_pipeline):
+    async with bot_running(bot_settings(telegram, database, tiny_models), tiny_actor):
         await seed_character(sessions, alice)
         said = "my distinctive words: periwinkle-saxophone-42"
         answer = await answer_to(telegram, telegram.send_text(alice, None, said))
@@ -198,7 +198,7 @@ async def test_message_text_is_logged_only_when_asked(
     settings = bot_settings(telegram, database, tiny_models, log_message_text=True)
     stream.seek(0)
     stream.truncate()
-    async with bot_running(settings, tiny_pipeline):
+    async with bot_running(settings, tiny_actor):
         await answer_to(telegram, telegram.send_text(alice, None, "again: periwinkle-saxophone"))
     assert "periwinkle-saxophone" in stream.getvalue()
 
@@ -207,10 +207,10 @@ async def test_a_flagged_picture_is_withheld(
     telegram: FakeTelegram,
     bot: Any,
     alice: FakeUser,
-    tiny_pipeline: Pipeline,
+    tiny_actor: Actor,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    painter = tiny_pipeline._models.painter
+    painter = tiny_actor._models.painter
     assert painter is not None
 
     def flagged(image: Image.Image, description: str, seed: int) -> PaintResult:

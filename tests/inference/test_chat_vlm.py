@@ -11,12 +11,12 @@ import transformers
 from PIL import Image
 
 from inference import captioner as captioner_module
+from inference.actor import Actor
 from inference.captioner import PERSONA_QUESTION, Captioner
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
 from inference.dialogue import DialogueModel
 from inference.models import Models, load_models
-from inference.pipeline import Pipeline
 from inference.prompts import first_line_request
 from inference.types import ChatRequest, Persona
 
@@ -117,13 +117,13 @@ def test_the_shared_vlm_speaks_for_the_character(models: Models) -> None:
 async def test_the_pipeline_gets_a_first_line_and_a_reply_from_the_vlm(
     models: Models, config: InferenceConfig
 ) -> None:
-    pipeline = Pipeline(models, config)
+    actor = Actor(models, config)
     try:
-        description = await pipeline.describe(photos()[0])
-        line = await pipeline.first_line(PERSONA)
-        answer = await pipeline.reply(PERSONA, [], "hi, who are you?")
+        description = await actor.describe(photos()[0])
+        line = await actor.first_line(PERSONA)
+        answer = await actor.reply(PERSONA, [], "hi, who are you?")
     finally:
-        pipeline.close()
+        actor.close()
     for text in (description, line, answer):
         assert text.strip() and not looks_garbled(text)
 

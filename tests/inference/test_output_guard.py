@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from inference.actor import Actor
 from inference.config import InferenceConfig
 from inference.guard import quotes_instructions
 from inference.models import Models
-from inference.pipeline import Pipeline
 from inference.prompts import character_system_prompt
 from inference.types import ChatRequest, Persona
 
@@ -50,20 +50,20 @@ class NoCaptioner:
 
 
 @pytest.fixture
-async def echoing() -> AsyncIterator[tuple[Pipeline, EchoDialogue]]:
+async def echoing() -> AsyncIterator[tuple[Actor, EchoDialogue]]:
     dialogue = EchoDialogue()
     models = Models(captioner=NoCaptioner(), dialogue=dialogue, painter=None)  # type: ignore[arg-type]
-    pipeline = Pipeline(models, InferenceConfig(caption_model="-", dialogue_model="-"))
-    yield pipeline, dialogue
-    pipeline.close()
+    actor = Actor(models, InferenceConfig(caption_model="-", dialogue_model="-"))
+    yield actor, dialogue
+    actor.close()
 
 
 @pytest.mark.parametrize("said", INJECTIONS)
 async def test_a_reply_reciting_the_system_prompt_becomes_a_stock_line(
-    echoing: tuple[Pipeline, EchoDialogue], said: str
+    echoing: tuple[Actor, EchoDialogue], said: str
 ) -> None:
-    pipeline, dialogue = echoing
-    answer = await pipeline.reply(PERSONA, [], said)
+    actor, dialogue = echoing
+    answer = await actor.reply(PERSONA, [], said)
     system = dialogue.history[0].messages[0]["content"]
     assert dialogue.history[0].messages[0]["role"] == "system"
     assert not quotes_instructions(answer, system)
@@ -72,10 +72,10 @@ async def test_a_reply_reciting_the_system_prompt_becomes_a_stock_line(
 
 
 async def test_a_first_line_reciting_the_system_prompt_becomes_a_stock_line(
-    echoing: tuple[Pipeline, EchoDialogue],
+    echoing: tuple[Actor, EchoDialogue],
 ) -> None:
-    pipeline, _ = echoing
-    line = await pipeline.first_line(PERSONA)
+    actor, _ = echoing
+    line = await actor.first_line(PERSONA)
     assert not quotes_instructions(line, character_system_prompt(PERSONA, "en"))
     assert "Anna" in line  # the stock first line still introduces the character
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 from tiny_checkpoints import TinyModels
 
+from inference.actor import Actor
 from inference.config import InferenceConfig
 from inference.models import Models, compile_for_speed, load_models
-from inference.pipeline import Pipeline
 from inference.types import ChatRequest, Persona
 
 PERSONA = Persona("Anna", "warm, curious", "short and friendly", "a woman in a park", "en")
@@ -65,31 +65,31 @@ def models(config: InferenceConfig) -> Models:
 @pytest.fixture
 def counted(
     models: Models, config: InferenceConfig, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Pipeline, CountingGenerate]]:
-    """A pipeline whose text stage counts the batches it runs (wrapped before the worker)."""
+) -> Iterator[tuple[Actor, CountingGenerate]]:
+    """A actor whose text stage counts the batches it runs (wrapped before the worker)."""
     counter = CountingGenerate(models.dialogue.generate)
     monkeypatch.setattr(models.dialogue, "generate", counter)
-    pipeline = Pipeline(models, config)
-    yield pipeline, counter
-    pipeline.close()
+    actor = Actor(models, config)
+    yield actor, counter
+    actor.close()
 
 
 async def test_concurrent_replies_are_batched_and_match_one_at_a_time(
-    counted: tuple[Pipeline, CountingGenerate],
+    counted: tuple[Actor, CountingGenerate],
 ) -> None:
-    pipeline, counter = counted
+    actor, counter = counted
     # 1. hold the worker on a first reply, so the four users' replies queue up behind it
-    held = asyncio.create_task(pipeline.reply(PERSONA, [], "hold on", chat_key="holder"))
+    held = asyncio.create_task(actor.reply(PERSONA, [], "hold on", chat_key="holder"))
     assert await asyncio.to_thread(counter.hold_first.wait, 30)
     together = [
-        asyncio.create_task(pipeline.reply(PERSONA, [], text, chat_key=f"user-{i}"))
+        asyncio.create_task(actor.reply(PERSONA, [], text, chat_key=f"user-{i}"))
         for i, text in enumerate(MESSAGES)
     ]
     for _ in range(1000):  # each task builds its request (in a thread), then queues its job
-        if pipeline.queue_depth == 1 + len(MESSAGES):
+        if actor.queue_depth == 1 + len(MESSAGES):
             break
         await asyncio.sleep(0.01)
-    assert pipeline.queue_depth == 1 + len(MESSAGES)
+    assert actor.queue_depth == 1 + len(MESSAGES)
     counter.release.set()
     await held
     batched = await asyncio.gather(*together)
@@ -99,7 +99,7 @@ async def test_concurrent_replies_are_batched_and_match_one_at_a_time(
     # 3. the same replies, one user at a time
     counter.batches.clear()
     alone = [
-        await pipeline.reply(PERSONA, [], text, chat_key=f"user-{i}")
+        await actor.reply(PERSONA, [], text, chat_key=f"user-{i}")
         for i, text in enumerate(MESSAGES)
     ]
     assert set(counter.batches) == {1}
@@ -109,15 +109,15 @@ async def test_concurrent_replies_are_batched_and_match_one_at_a_time(
 
 
 async def test_warm_up_runs_each_stage_once_through_the_worker(
-    counted: tuple[Pipeline, CountingGenerate],
+    counted: tuple[Actor, CountingGenerate],
 ) -> None:
-    pipeline, counter = counted
+    actor, counter = counted
     counter.release.set()
-    seconds = await pipeline.warm_up()
+    seconds = await actor.warm_up()
     assert seconds > 0
     assert counter.batches == [1]
-    assert len(pipeline.latencies("caption")) == 1
-    assert pipeline.queue_depth == 0
+    assert len(actor.latencies("caption")) == 1
+    assert actor.queue_depth == 0
 
 
 def test_torch_compile_is_ignored_on_cpu(config: InferenceConfig) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -92,6 +93,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         "characters",
         "messages",
         "active_characters",
+        "chat_settings",
     }
     assert schema["indexes"] == EXPECTED_INDEXES
     assert schema["unique"] == {("uq_characters_share_code", ("share_code",))}
@@ -104,7 +106,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         "messages": {(("character_id",), "characters", "CASCADE")},
         "active_characters": {(("character_id",), "characters", "CASCADE")},
     }
-    assert version == "0001"
+    assert version == ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 async def test_models_and_migrations_do_not_drift(database_url: str) -> None:

@@ -79,7 +79,7 @@ async def draw_picture(
         if status is not None:
             await status.update(text("status_drawing", lang))
         async with action_while_slow(bot, chat_id, ChatAction.UPLOAD_PHOTO, after_s=0):
-            picture = await svc.pipeline.talking_image(
+            picture = await svc.actor.talking_image(
                 image, persona_of(character), line.text, chat_key=chat_id
             )
         if picture.flagged:

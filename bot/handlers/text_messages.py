@@ -9,6 +9,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of, turns_of
+from bot.delivery import say
 from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
@@ -17,7 +18,6 @@ from bot.handlers.common import (
     is_reply_to_bot,
     user_language,
 )
-from bot.handlers.speech import say
 from bot.sending import action_while_slow
 from bot.services import services
 from bot.telegram_text import clean_user_text
@@ -97,7 +97,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if svc.settings.log_message_text:
             log.info("chat %d user %d said: %s", place.chat_id, place.user_id, said)
         async with action_while_slow(bot, place.chat_id):
-            answer = await svc.pipeline.reply(
+            answer = await svc.actor.reply(
                 persona_of(character),
                 turns_of(history, group=place.group),
                 said,

@@ -6,7 +6,7 @@ from PIL import Image
 from telegram import Bot
 
 from bot.sending import retrying
-from inference.pipeline import Pipeline
+from inference.actor import Actor
 
 
 async def download(bot: Bot, file_id: str) -> bytes:
@@ -16,6 +16,6 @@ async def download(bot: Bot, file_id: str) -> bytes:
     return bytes(await retrying(telegram_file.download_as_bytearray))
 
 
-async def load_photo(bot: Bot, pipeline: Pipeline, file_id: str) -> Image.Image:
+async def load_photo(bot: Bot, actor: Actor, file_id: str) -> Image.Image:
     """Download and safely decode a photo; raises TelegramError or BadImage."""
-    return await pipeline.decode(await download(bot, file_id))
+    return await actor.decode(await download(bot, file_id))

@@ -1,4 +1,4 @@
-"""`photo-talk chat PHOTO`: the whole pipeline in a terminal, no Telegram."""
+"""`photo-talk chat PHOTO`: the whole actor in a terminal, no Telegram."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from bot.failures import failure_key
 from bot.progress import progress
 from bot.settings import Settings
 from bot.texts import Lang, text
+from inference.actor import Actor
 from inference.errors import BadImage, InferenceError
 from inference.images import decode_image
 from inference.language import detect_language, language_from_code
-from inference.pipeline import Pipeline
 from inference.types import Turn
 
 
@@ -54,20 +54,20 @@ async def _chat(settings: Settings, options: ChatOptions) -> int:
         print(text(failure_key(exc), ui), file=sys.stderr)
         return 2
     async with progress(text("cli_loading", ui)):
-        pipeline = await asyncio.to_thread(Pipeline.load, config)
+        actor = await asyncio.to_thread(Actor.load, config)
     try:
-        return await _converse(pipeline, image, options, ui)
+        return await _converse(actor, image, options, ui)
     finally:
-        pipeline.close()
+        actor.close()
 
 
-async def _converse(pipeline: Pipeline, image: Image.Image, options: ChatOptions, ui: Lang) -> int:
+async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: Lang) -> int:
     try:
         async with progress(text("cli_looking", ui)):
-            description = await pipeline.describe(image)
+            description = await actor.describe(image)
         print(text("cli_sees", ui, description=description))
         async with progress(text("cli_thinking", ui)):
-            persona = await pipeline.create_persona(description, ui)
+            persona = await actor.create_persona(description, ui)
         print(
             text(
                 "cli_persona",
@@ -78,11 +78,11 @@ async def _converse(pipeline: Pipeline, image: Image.Image, options: ChatOptions
             )
         )
         async with progress(text("cli_speaking", ui)):
-            line = await pipeline.first_line(persona)
+            line = await actor.first_line(persona)
         print(f"{persona.name}: {line}", flush=True)
         if options.draw:
             async with progress(text("cli_drawing", ui)):
-                picture = await pipeline.talking_image(image, persona, line)
+                picture = await actor.talking_image(image, persona, line)
             if picture.flagged:
                 print(text("cli_withheld", ui))
             else:
@@ -111,7 +111,7 @@ async def _converse(pipeline: Pipeline, image: Image.Image, options: ChatOptions
         language = options.lang or detect_language(said) or ui
         try:
             async with progress(text("cli_replying", language, name=persona.name)):
-                answer = await pipeline.reply(persona, history, said, language=options.lang)
+                answer = await actor.reply(persona, history, said, language=options.lang)
         except InferenceError as exc:
             print(text(failure_key(exc), language), file=sys.stderr)
             continue

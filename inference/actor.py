@@ -1,4 +1,5 @@
-"""The async facade the bot and the terminal chat use: every model call runs on the worker."""
+"""The actor who plays the person in the photo: the async facade the bot and the terminal chat
+use. Every model call runs on the worker."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class _Drawing:
     line: str
 
 
-class Pipeline:
+class Actor:
     """Photo → description → persona → first line → talking picture, and replies."""
 
     def __init__(self, models: Models, config: InferenceConfig) -> None:
@@ -56,7 +57,7 @@ class Pipeline:
         )
 
     @classmethod
-    def load(cls, config: InferenceConfig) -> Pipeline:
+    def load(cls, config: InferenceConfig) -> Actor:
         """Load every model (slow: call it off the event loop)."""
         return cls(load_models(config), config)
 

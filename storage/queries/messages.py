@@ -1,0 +1,138 @@
+"""Conversation turns: appending, reply routing, history, clearing and retention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.base import utc_now
+from storage.errors import NotFound
+from storage.models import (
+    ROLE_CHARACTER,
+    ROLE_USER,
+    Character,
+    Message,
+)
+from storage.queries._common import character_record, message_record, rowcount
+from storage.records import CharacterRecord, MessageRecord, Role
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    character_id: int,
+    chat_id: int,
+    author_id: int | None,
+    author_name: str,
+    role: Role,
+    text: str,
+    telegram_message_id: int | None = None,
+    spoken: bool = False,
+) -> MessageRecord:
+    """Append one turn to a character's conversation."""
+    if role not in (ROLE_USER, ROLE_CHARACTER):
+        raise ValueError(f"role must be 'user' or 'character', not {role!r}")
+    message = Message(
+        character_id=character_id,
+        chat_id=chat_id,
+        author_id=author_id,
+        author_name=author_name,
+        role=role,
+        text=text,
+        telegram_message_id=telegram_message_id,
+        spoken=spoken,
+        created_at=utc_now(),
+    )
+    session.add(message)
+    await session.flush()
+    return message_record(message)
+
+
+async def set_telegram_message_id(
+    session: AsyncSession, message_id: int, telegram_message_id: int
+) -> None:
+    """Link a stored turn to the Telegram message that carried it (known only after sending)."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(telegram_message_id=telegram_message_id)
+    )
+    if rowcount(result) == 0:
+        raise NotFound(f"message {message_id}")
+
+
+async def set_picture_message_id(
+    session: AsyncSession, message_id: int, picture_message_id: int
+) -> None:
+    """Link a character's turn to the talking picture sent for it, so replies to it route."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(picture_message_id=picture_message_id)
+    )
+    if rowcount(result) == 0:
+        raise NotFound(f"message {message_id}")
+
+
+async def character_for_telegram_message(
+    session: AsyncSession, chat_id: int, telegram_message_id: int
+) -> CharacterRecord | None:
+    """The character whose conversation holds this Telegram message (reply-to routing).
+
+    The message may be a stored turn or the talking picture sent as a reply to one.
+    """
+    # One indexed lookup per column: with an OR, SQLite would scan the whole chat instead.
+    for column in (Message.telegram_message_id, Message.picture_message_id):
+        character = await session.scalar(
+            select(Character)
+            .join(Message, Message.character_id == Character.id)
+            .where(Message.chat_id == chat_id, column == telegram_message_id)
+            # Ids can repeat after a group became a supergroup: the newest turn wins.
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        if character is not None:
+            return character_record(character)
+    return None
+
+
+async def last_turns(session: AsyncSession, character_id: int, limit: int) -> list[MessageRecord]:
+    """The newest `limit` turns, oldest first (the prompt's history)."""
+    if limit <= 0:
+        return []
+    # Newest-first over the (character_id, id) index reads only `limit` rows, whatever the
+    # history's length; reversing here is cheaper than a subquery.
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.character_id == character_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return [message_record(row) for row in reversed(rows.all())]
+
+
+async def last_character_turn(session: AsyncSession, character_id: int) -> MessageRecord | None:
+    """The character's most recent line, if it has spoken."""
+    message = await session.scalar(
+        select(Message)
+        .where(Message.character_id == character_id, Message.role == ROLE_CHARACTER)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return None if message is None else message_record(message)
+
+
+async def clear_history(session: AsyncSession, character_id: int) -> int:
+    """Forget one character's conversation (the character stays); returns turns deleted."""
+    result = await session.execute(delete(Message).where(Message.character_id == character_id))
+    return rowcount(result)
+
+
+async def prune_messages_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete every turn older than `cutoff` (timezone-aware); returns turns deleted."""
+    if cutoff.tzinfo is None:
+        raise ValueError("cutoff must be timezone-aware")
+    result = await session.execute(delete(Message).where(Message.created_at < cutoff))
+    return rowcount(result)

@@ -1,0 +1,75 @@
+"""Forgetting users, moving a group's data to its supergroup, and counts for /stats."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    ActiveCharacter,
+    Character,
+    ChatSettings,
+    Message,
+    User,
+)
+from storage.queries._common import rowcount
+from storage.records import Stats
+
+
+async def forget_user(session: AsyncSession, user_id: int) -> None:
+    """Erase a user: their characters (with those conversations), their turns, their row.
+
+    Other users keep everything except turns spoken to one of this user's characters, which
+    go with the character. Copies others made from a share link stay (the link is cut).
+    """
+    owned = select(Character.id).where(Character.owner_id == user_id).scalar_subquery()
+    # Explicit deletes rather than relying on ON DELETE CASCADE: it needs a per-connection
+    # pragma on SQLite, and forgetting must not depend on that.
+    await session.execute(
+        update(Character)
+        .where(Character.source_character_id.in_(owned))
+        .values(source_character_id=None)
+    )
+    await session.execute(delete(Message).where(Message.character_id.in_(owned)))
+    await session.execute(delete(Message).where(Message.author_id == user_id))
+    await session.execute(
+        delete(ActiveCharacter).where(
+            (ActiveCharacter.character_id.in_(owned)) | (ActiveCharacter.user_id == user_id)
+        )
+    )
+    await session.execute(delete(Character).where(Character.owner_id == user_id))
+    await session.execute(delete(User).where(User.id == user_id))
+
+
+async def forget_user_in_chat(session: AsyncSession, user_id: int, chat_id: int) -> int:
+    """Delete the user's own turns in one chat; returns turns deleted."""
+    result = await session.execute(
+        delete(Message).where(Message.author_id == user_id, Message.chat_id == chat_id)
+    )
+    return rowcount(result)
+
+
+async def migrate_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> None:
+    """Move everything of a group to its new id when Telegram upgrades it to a supergroup."""
+    # A choice already made in the new chat is the newer one: drop the old chat's duplicate.
+    taken = select(ActiveCharacter.user_id).where(ActiveCharacter.chat_id == new_chat_id)
+    await session.execute(
+        delete(ActiveCharacter).where(
+            ActiveCharacter.chat_id == old_chat_id, ActiveCharacter.user_id.in_(taken)
+        )
+    )
+    # Settings made in the new chat win too; otherwise the old chat's choices move over.
+    if await session.get(ChatSettings, new_chat_id) is not None:
+        await session.execute(delete(ChatSettings).where(ChatSettings.chat_id == old_chat_id))
+    for model in (ActiveCharacter, Character, Message, ChatSettings):
+        await session.execute(
+            update(model).where(model.chat_id == old_chat_id).values(chat_id=new_chat_id)
+        )
+
+
+async def stats(session: AsyncSession) -> Stats:
+    """How many users, characters and turns are stored."""
+    users = await session.scalar(select(func.count()).select_from(User))
+    characters = await session.scalar(select(func.count()).select_from(Character))
+    messages = await session.scalar(select(func.count()).select_from(Message))
+    return Stats(users=users or 0, characters=characters or 0, messages=messages or 0)
