@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 Language = Literal["zh", "en"]
 Role = Literal["user", "character"]
+
+# Called on the event loop with the reply written so far, while it is being generated.
+DraftCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,16 @@ class TalkingPicture:
 
     jpeg: bytes
     flagged: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Speech:
+    """A spoken line: OGG/Opus bytes to send, and the waveform the talking video follows."""
+
+    ogg_opus: bytes
+    samples: np.ndarray  # float32, mono, in [-1, 1]
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
