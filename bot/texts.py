@@ -85,8 +85,18 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "只有创建这个角色的人或群管理员可以清空对话。",
     },
     "forget_confirm": {
-        "en": "Delete all your characters and conversations? This cannot be undone.",
-        "zh": "删除你所有的角色和对话？删除后无法恢复。",
+        "en": (
+            "Delete everything about you? This deletes your characters and your messages "
+            "everywhere, and every character made from a photo you sent (in groups too, and "
+            "the copies others opened from your /share links), together with everyone's "
+            "conversations with them. A character you started in a group from someone else's "
+            "photo stays there. This cannot be undone."
+        ),
+        "zh": (
+            "删除关于你的所有数据？这会删除你的角色和你在各处的消息，以及用你发的照片做成的每个"
+            "角色（包括群里的，以及别人从你的 /share 链接打开的副本），连同所有人和它们的对话。"
+            "你在群里用别人的照片创建的角色会留在群里。删除后无法恢复。"
+        ),
     },
     "forget_group_confirm": {
         "en": "Delete your own messages to the characters in this group?",

@@ -34,12 +34,20 @@ class Character(Base):
     __table_args__ = (
         Index("ix_characters_chat_id_id", "chat_id", "id"),
         Index("ix_characters_owner_id", "owner_id"),
+        Index("ix_characters_photo_author_id", "photo_author_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # None once its creator used /forget and the character lives on in a group (someone
+    # else's photo, other people's conversation).
+    owner_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE")
+    )
     photo_file_id: Mapped[str] = mapped_column(Text)
+    # Who sent the photo (the creator, or whoever posted the photo /talk replied to); copies
+    # keep the original's. /forget by that person deletes every character made from it.
+    photo_author_id: Mapped[int | None] = mapped_column(BigInteger)
     description: Mapped[str] = mapped_column(Text)
     persona_name: Mapped[str] = mapped_column(Text)
     persona_traits: Mapped[str] = mapped_column(Text)

@@ -15,7 +15,7 @@ class CharacterRecord:
 
     id: int
     chat_id: int
-    owner_id: int
+    owner_id: int | None
     photo_file_id: str
     description: str
     persona_name: str
@@ -26,6 +26,7 @@ class CharacterRecord:
     source_character_id: int | None
     created_at: datetime
     voice: str | None = None
+    photo_author_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

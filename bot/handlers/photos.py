@@ -25,20 +25,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PhotoRef:
-    """The file to download for a photo message: its id and the size Telegram declares."""
+    """The file to download for a photo message: its id, the size Telegram declares, and who
+    sent it (so /forget by that person finds every character made from it)."""
 
     file_id: str
     file_size: int | None
+    author_id: int | None = None
 
 
 def photo_of(message: Message) -> PhotoRef | None:
     """The largest photo size, or an image sent as a file; None for anything else."""
+    author_id = message.from_user.id if message.from_user is not None else None
     if message.photo:
         largest = message.photo[-1]
-        return PhotoRef(largest.file_id, largest.file_size)
+        return PhotoRef(largest.file_id, largest.file_size, author_id)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
-        return PhotoRef(document.file_id, document.file_size)
+        return PhotoRef(document.file_id, document.file_size, author_id)
     return None
 
 
@@ -157,6 +160,7 @@ async def _meet(
                 chat_id=place.chat_id,
                 owner_id=place.user_id,
                 photo_file_id=photo.file_id,
+                photo_author_id=photo.author_id,
                 description=description,
                 persona_name=persona.name,
                 persona_traits=persona.traits,

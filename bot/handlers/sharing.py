@@ -91,6 +91,7 @@ async def open_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, code: 
             chat_id=place.chat_id,
             owner_id=place.user_id,
             photo_file_id=source.photo_file_id,
+            photo_author_id=source.photo_author_id,
             description=source.description,
             persona_name=source.persona_name,
             persona_traits=source.persona_traits,

@@ -66,6 +66,11 @@ async def run_migrations_online() -> None:
     engine = create_engine(_database_url())
     try:
         async with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                # Batch mode rebuilds a table by DROP + RENAME; with foreign keys on, the DROP
+                # would run the ON DELETE actions and empty every table that refers to it.
+                # (A PRAGMA is not DML: the driver opens no transaction for it.)
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             await connection.run_sync(_run_sync_migrations)
             await connection.commit()
     finally:

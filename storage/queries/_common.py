@@ -42,6 +42,7 @@ def character_record(character: Character) -> CharacterRecord:
         source_character_id=character.source_character_id,
         created_at=character.created_at,
         voice=character.voice,
+        photo_author_id=character.photo_author_id,
     )
 
 

@@ -27,8 +27,12 @@ async def create_character(
     persona_style: str,
     language: str,
     source_character_id: int | None = None,
+    photo_author_id: int | None = None,
 ) -> CharacterRecord:
-    """Store a new character (the owner must exist: call `upsert_user` first)."""
+    """Store a new character (the owner must exist: call `upsert_user` first).
+
+    `photo_author_id` is who sent the photo when it was not the owner (or a copy's original).
+    """
     character = Character(
         chat_id=chat_id,
         owner_id=owner_id,
@@ -39,6 +43,7 @@ async def create_character(
         persona_style=persona_style,
         language=language,
         source_character_id=source_character_id,
+        photo_author_id=owner_id if photo_author_id is None else photo_author_id,
         created_at=utc_now(),
     )
     session.add(character)

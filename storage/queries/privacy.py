@@ -17,28 +17,54 @@ from storage.records import Stats
 
 
 async def forget_user(session: AsyncSession, user_id: int) -> None:
-    """Erase a user: their characters (with those conversations), their turns, their row.
+    """Erase a user: every character made from their photos, their turns, their row.
 
-    Other users keep everything except turns spoken to one of this user's characters, which
-    go with the character. Copies others made from a share link stay (the link is cut).
+    Characters from their photos go everywhere, with every conversation with them: the ones
+    they made, the ones others made from a photo they posted, and every copy opened from a
+    /share link. What they made in a group from someone else's photo stays there without an
+    owner. Elsewhere other people keep everything but the user's own turns.
     """
-    owned = select(Character.id).where(Character.owner_id == user_id).scalar_subquery()
+    gone = await _characters_from_photos_of(session, user_id)
     # Explicit deletes rather than relying on ON DELETE CASCADE: it needs a per-connection
     # pragma on SQLite, and forgetting must not depend on that.
     await session.execute(
-        update(Character)
-        .where(Character.source_character_id.in_(owned))
-        .values(source_character_id=None)
+        delete(Message).where(Message.character_id.in_(gone) | (Message.author_id == user_id))
     )
-    await session.execute(delete(Message).where(Message.character_id.in_(owned)))
-    await session.execute(delete(Message).where(Message.author_id == user_id))
     await session.execute(
         delete(ActiveCharacter).where(
-            (ActiveCharacter.character_id.in_(owned)) | (ActiveCharacter.user_id == user_id)
+            ActiveCharacter.character_id.in_(gone) | (ActiveCharacter.user_id == user_id)
         )
     )
-    await session.execute(delete(Character).where(Character.owner_id == user_id))
+    await session.execute(delete(Character).where(Character.id.in_(gone)))
+    await session.execute(
+        update(Character).where(Character.owner_id == user_id).values(owner_id=None)
+    )
+    # A private chat's id is the user's id: its /voice and /video choices are theirs.
+    await session.execute(delete(ChatSettings).where(ChatSettings.chat_id == user_id))
     await session.execute(delete(User).where(User.id == user_id))
+
+
+async def _characters_from_photos_of(session: AsyncSession, user_id: int) -> set[int]:
+    """Ids of the characters /forget deletes: made from the user's photos, or by them in
+    their private chat, and all copies of those (copies of copies too)."""
+    found = set(
+        await session.scalars(
+            select(Character.id).where(
+                (Character.photo_author_id == user_id)
+                | ((Character.owner_id == user_id) & (Character.chat_id == user_id))
+            )
+        )
+    )
+    frontier = found
+    while frontier:
+        copies = set(
+            await session.scalars(
+                select(Character.id).where(Character.source_character_id.in_(frontier))
+            )
+        )
+        frontier = copies - found
+        found |= frontier
+    return found
 
 
 async def forget_user_in_chat(session: AsyncSession, user_id: int, chat_id: int) -> int:

@@ -172,6 +172,8 @@ async def test_several_characters_in_one_group_are_chosen_by_reply(
     aunt_line = await spoken(telegram, talk)
     grandpa, aunt = await characters_in(sessions, FAMILY.id)
     assert (grandpa.owner_id, aunt.owner_id) == (alice.id, li.id)
+    # Bob posted the aunt's photo: his /forget finds her (README, privacy).
+    assert (grandpa.photo_author_id, aunt.photo_author_id) == (alice.id, bob.id)
     assert aunt.photo_file_id == photo.data["photo"][-1]["file_id"]
 
     to_grandpa = telegram.send_text(bob, FAMILY, "Grandpa, how are you?", reply_to=grandpa_line)

@@ -53,14 +53,24 @@ async def test_forget_leaves_nothing_of_the_user_in_any_table(
     telegram: FakeTelegram, bot: Any, alice: FakeUser, li: FakeUser, sessions: Any, database: Path
 ) -> None:
     secrets = ["my secret is 7D9F-QUOKKA", "and my cat is called Zebulon"]
-    await seed_character(sessions, alice, file_id="AgAC-alice-photo")
+    shared = await seed_character(sessions, alice, file_id="AgAC-alice-photo", name="Aurora")
     await seed_character(sessions, li, file_id="AgAC-li-photo", name="小雨")
     for said in secrets:
         await answer_to(telegram, telegram.send_text(alice, None, said))
     await answer_to(telegram, telegram.send_text(li, None, "你好，我是李雷"))
+    # Li opens Alice's /share link: a copy made from Alice's photo, Li's own conversation.
+    async with sessions() as session, session.begin():
+        await queries.set_share_code(session, shared.id, "alice-code")
+    telegram.send_text(li, None, "/start alice-code")
+    await telegram.wait_for(
+        "sendMessage", lambda c: c.chat_id == li.id and "Aurora" in (c.text or "")
+    )
+    await answer_to(telegram, telegram.send_text(li, None, "Aurora, where are you from?"))
     assert any(value == alice.id for _, value in every_cell(database))
 
     confirm = await exchange(telegram, alice, "/forget")
+    assert confirm.params["text"] == TEXTS["forget_confirm"]["en"]
+    assert "/share" in confirm.params["text"]  # said before the button is pressed
     assert confirm.message is not None
     telegram.press_button(alice, None, confirm.message, confirm.message.button_data[0])
     await telegram.wait_for("editMessageText", text_is("forget_done", "en", alice.id))
@@ -70,8 +80,11 @@ async def test_forget_leaves_nothing_of_the_user_in_any_table(
         assert value != alice.id and value != str(alice.id), table
         if isinstance(value, str):
             assert "Alice" not in value and "AgAC-alice-photo" not in value, table
+            assert "Aurora" not in value, table  # the persona made from her photo, copies too
             assert not any(secret in value for secret in secrets), table
-    assert "你好，我是李雷" in [value for _, value in cells]  # li keeps everything
+    said_by_li = [value for _, value in cells]
+    assert "你好，我是李雷" in said_by_li  # li keeps his own character's conversation
+    assert "Aurora, where are you from?" not in said_by_li  # it went with Alice's photo
 
 
 async def test_retention_job_deletes_only_old_messages(

@@ -26,6 +26,7 @@ EXPECTED_INDEXES = {
     "characters": {
         ("ix_characters_chat_id_id", ("chat_id", "id"), False),
         ("ix_characters_owner_id", ("owner_id",), False),
+        ("ix_characters_photo_author_id", ("photo_author_id",), False),
     },
     "messages": {
         ("ix_messages_character_id_id", ("character_id", "id"), False),
@@ -147,3 +148,47 @@ async def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     assert emptied == {"alembic_version"}
 
     await upgrade_database_async(url)  # the upgrade runs cleanly a second time
+
+
+async def test_0003_keeps_every_row_and_marks_each_original_photo_as_its_creators(
+    tmp_path: Path,
+) -> None:
+    """Rows from before 0003 survive the table rebuild, and /forget can find them."""
+    url = sqlite_url(tmp_path / "db.sqlite3")
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0002")
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO users (id, display_name, created_at) VALUES (7, 'A', '2026-01-01')")
+        )
+        for id_, source in ((1, None), (2, 1)):
+            await connection.execute(
+                text(
+                    "INSERT INTO characters (id, chat_id, owner_id, photo_file_id, description,"
+                    " persona_name, persona_traits, persona_style, language,"
+                    " source_character_id, created_at)"
+                    " VALUES (:id, 7, 7, 'f', 'd', 'n', 't', 's', 'en', :source, '2026-01-01')"
+                ),
+                {"id": id_, "source": source},
+            )
+        await connection.execute(
+            text(
+                "INSERT INTO messages (character_id, chat_id, author_id, author_name, role,"
+                " text, created_at) VALUES (2, 7, 7, 'A', 'user', 'hi', '2026-01-01')"
+            )
+        )
+        await connection.execute(text("INSERT INTO active_characters VALUES (7, 7, 1)"))
+    await upgrade_database_async(url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT id, source_character_id, photo_author_id FROM characters ORDER BY id")
+        )
+        characters = [tuple(row) for row in rows]
+        kept = [
+            (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
+            for table in ("messages", "active_characters")
+        ]
+    await engine.dispose()
+    # The original's creator sent the photo; the copy is found through its source.
+    assert characters == [(1, None, 7), (2, 1, None)]
+    assert kept == [1, 1]  # rebuilding `characters` must not cascade into other tables

@@ -16,14 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import queries
 from storage.engine import create_engine, create_session_factory
 from storage.errors import NotFound, ShareCodeTaken
-from storage.models import Message
+from storage.models import Character, Message
 from storage.records import CharacterRecord, MessageRecord, Role, Stats
 
 Factory = async_sessionmaker[AsyncSession]
 
-ALICE, BOB = 1001, 2002
+ALICE, BOB, CAROL = 1001, 2002, 3003
 GROUP, OTHER_GROUP = -100500, -100600
-TABLES = ("users", "characters", "messages", "active_characters")
+TABLES = ("users", "characters", "messages", "active_characters", "chat_settings")
 
 
 async def make_character(
@@ -372,33 +372,63 @@ async def test_share_code_uniqueness_is_enforced_by_the_schema(session_factory: 
 # --- privacy ---------------------------------------------------------------------------
 
 
-async def test_forget_user_removes_everything_of_that_user_and_nothing_of_another(
+async def test_forget_user_removes_every_trace_of_their_photos_and_turns(
     session_factory: Factory,
 ) -> None:
     async with session_factory() as session, session.begin():
         await queries.upsert_user(session, BOB, "Bob")
+        await queries.upsert_user(session, CAROL, "Carol")
         alices_private = await make_character(session, ALICE, ALICE, "Ada")
         alices_in_group = await make_character(session, ALICE, GROUP, "Ava")
         bobs_in_group = await make_character(session, BOB, GROUP, "Bea")
+        # Bob said /talk to a photo Alice posted; Alice said /talk to a photo Bob posted.
+        bob_from_alices_photo = await make_character(
+            session, BOB, GROUP, "Abi", photo_author_id=ALICE
+        )
+        alice_from_bobs_photo = await make_character(
+            session, ALICE, OTHER_GROUP, "Bo", photo_author_id=BOB
+        )
         await queries.set_share_code(session, alices_private.id, "alice-share")
         bobs_copy = await make_character(
-            session, BOB, BOB, "Ada", source_character_id=alices_private.id
+            session,
+            BOB,
+            BOB,
+            "Ada",
+            source_character_id=alices_private.id,
+            photo_author_id=alices_private.photo_author_id,
         )
-        # Alice's conversations (including Bob speaking to Alice's group character).
+        # A copy of the copy, made before photo authors were stored (found by its source).
+        carols_copy = await make_character(
+            session, CAROL, CAROL, "Ada", source_character_id=bobs_copy.id
+        )
+        await session.execute(
+            update(Character).where(Character.id == carols_copy.id).values(photo_author_id=None)
+        )
+        alices_copy_of_bobs = await make_character(
+            session, ALICE, ALICE, "Bea", source_character_id=bobs_in_group.id
+        )
         await say(session, alices_private, "hi", author_id=ALICE)
         await say(session, alices_private, "hello", author_id=None)
         await say(session, alices_in_group, "Bob to Ava", author_id=BOB)
         await say(session, alices_in_group, "Ava answers", author_id=None)
-        # Alice speaking to Bob's character, in the middle of Bob's conversation.
         await say(session, bobs_in_group, "Bob to Bea", author_id=BOB)
         await say(session, bobs_in_group, "Alice to Bea", author_id=ALICE)
         await say(session, bobs_in_group, "Bea answers", author_id=None)
+        await say(session, bob_from_alices_photo, "Bob to Abi", author_id=BOB)
+        await say(session, alice_from_bobs_photo, "Alice to Bo", author_id=ALICE)
+        await say(session, alice_from_bobs_photo, "Bob to Bo", author_id=BOB)
+        await say(session, alice_from_bobs_photo, "Bo answers", author_id=None)
         await say(session, bobs_copy, "Bob to his copy", author_id=BOB)
+        await say(session, carols_copy, "Carol to her copy", author_id=CAROL)
+        await say(session, alices_copy_of_bobs, "Alice to her copy", author_id=ALICE)
         await queries.set_active_character(session, ALICE, ALICE, alices_private.id)
         await queries.set_active_character(session, GROUP, ALICE, bobs_in_group.id)
         await queries.set_active_character(session, GROUP, 0, alices_in_group.id)
         await queries.set_active_character(session, GROUP, BOB, bobs_in_group.id)
         await queries.set_active_character(session, BOB, BOB, bobs_copy.id)
+        await queries.set_active_character(session, OTHER_GROUP, 0, alice_from_bobs_photo.id)
+        await queries.set_chat_voice(session, ALICE, True)
+        await queries.set_chat_voice(session, BOB, False)
         before = await table_rows(session)
 
     async with session_factory() as session, session.begin():
@@ -408,40 +438,34 @@ async def test_forget_user_removes_everything_of_that_user_and_nothing_of_anothe
         after = await table_rows(session)
         assert await queries.character_by_share_code(session, "alice-share") is None
 
-    alice_characters = {alices_private.id, alices_in_group.id}
-    # Nothing that names or belongs to Alice is left, in any table.
-    assert [u["id"] for u in after["users"]] == [BOB]
-    assert all(c["owner_id"] != ALICE for c in after["characters"])
-    assert all(m["author_id"] != ALICE for m in after["messages"])
-    assert all(m["character_id"] not in alice_characters for m in after["messages"])
-    assert all(a["user_id"] != ALICE for a in after["active_characters"])
-    assert all(a["character_id"] not in alice_characters for a in after["active_characters"])
+    # Nothing of Alice's photos is left anywhere: not the file id, the description, the persona.
+    alices_photos = {"photo-of-Ada", "photo-of-Ava", "photo-of-Abi"}
+    assert not alices_photos & {c["photo_file_id"] for c in after["characters"]}
+    assert all(c["persona_name"] not in ("Ada", "Ava", "Abi") for c in after["characters"])
+    # Nor Alice herself: her id and her words are gone from every table.
     assert all(ALICE not in row.values() for table in after.values() for row in table)
+    assert [u["id"] for u in after["users"]] == [BOB, CAROL]
 
-    # Everything of Bob's is untouched, except turns in Alice's characters' conversations
-    # and the group's choice of Alice's character, and his copy no longer links to hers.
-    def bobs(table: str, keep: Any) -> list[dict[str, Any]]:
-        return [row for row in before[table] if keep(row)]
+    def row(table: str, **match: Any) -> dict[str, Any]:
+        return next(r for r in before[table] if all(r[k] == v for k, v in match.items()))
 
-    copy_row = {**next(c for c in before["characters"] if c["id"] == bobs_copy.id)}
-    copy_row["source_character_id"] = None
+    # Bob's characters stay; the one Alice made from Bob's photo stays, without an owner.
     assert after["characters"] == [
-        next(c for c in before["characters"] if c["id"] == bobs_in_group.id),
-        copy_row,
+        row("characters", id=bobs_in_group.id),
+        {**row("characters", id=alice_from_bobs_photo.id), "owner_id": None},
     ]
-    assert after["messages"] == bobs(
-        "messages",
-        lambda m: m["author_id"] != ALICE and m["character_id"] not in alice_characters,
-    )
+    # Other people's turns go only with characters made from Alice's photos.
     assert [m["text"] for m in after["messages"]] == [
         "Bob to Bea",
         "Bea answers",
-        "Bob to his copy",
+        "Bob to Bo",
+        "Bo answers",
     ]
-    assert after["active_characters"] == bobs(
-        "active_characters",
-        lambda a: a["user_id"] == BOB,
-    )
+    assert after["active_characters"] == [
+        row("active_characters", chat_id=GROUP, user_id=BOB),
+        row("active_characters", chat_id=OTHER_GROUP, user_id=0),
+    ]
+    assert after["chat_settings"] == [row("chat_settings", chat_id=BOB)]
 
 
 async def test_forget_user_in_chat_removes_own_turns_in_that_chat_only(
