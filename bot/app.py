@@ -22,7 +22,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import commands, groups, media, photos, sharing, text_messages
+from bot.chat_queues import ChatQueues
+from bot.handlers import arrivals, commands, groups, media, photos, sharing, text_messages
 from bot.handlers.common import Place, user_language
 from bot.limits import UserLimits
 from bot.sending import RetryingRateLimiter, send_text
@@ -129,6 +130,7 @@ async def _start_services(application: Application) -> None:
         limits=UserLimits(
             photos_per_hour=settings.max_photos_per_hour, jobs_per_user=settings.max_jobs_per_user
         ),
+        chats=ChatQueues(arrivals.answer_arrivals),
         bot_username=application.bot.username,
     )
     await _register_commands(application)

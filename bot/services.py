@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ContextTypes
 
+from bot.chat_queues import ChatQueues
 from bot.limits import UserLimits
 from bot.settings import Settings
 from inference.actor import Actor
@@ -18,6 +19,7 @@ class Services:
     actor: Actor
     sessions: async_sessionmaker[AsyncSession]
     limits: UserLimits
+    chats: ChatQueues
     bot_username: str
 
 

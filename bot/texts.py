@@ -146,6 +146,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "回复 TA 的消息就能和 TA 说话。"
         ),
     },
+    "talk_private": {
+        "en": "Here, just send me a photo — /talk is for groups. Then write to the person in it.",
+        "zh": "在这里直接发照片就好——/talk 是群里用的。然后给照片里的人写消息吧。",
+    },
     "talk_needs_photo": {
         "en": "Reply /talk to a photo, or send a photo with /talk in its caption.",
         "zh": "请用 /talk 回复一张照片，或者发照片时在说明里写 /talk。",
@@ -201,10 +205,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "busy": {
         "en": "I'm very busy right now — please try again in a minute.",
         "zh": "我现在太忙了——请一分钟后再试。",
-    },
-    "one_at_a_time": {
-        "en": "Still working on your last message — one moment, please.",
-        "zh": "还在处理你的上一条消息——请稍等。",
     },
     "photo_limit": {
         "en": "You've sent a lot of photos this hour. Please try again later.",

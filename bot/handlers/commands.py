@@ -133,24 +133,20 @@ async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     async with svc.sessions() as session:
         last = await queries.last_character_turn(session, character.id)
-    if not svc.limits.start_job(place.user_id):
-        await message.reply_text(text("one_at_a_time", lang))
-        return
-    try:
-        image = await load_photo(context.bot, svc.actor, character.photo_file_id)
-        if last is None:
-            line = await svc.actor.first_line(persona_of(character), chat_key=place.chat_id)
-            spoken = await say(svc, context.bot, character, line, reply_to=message.message_id)
-        else:
-            spoken = SpokenLine(last.id, last.text, None)
-        if spoken.message is None:
-            # An earlier line is drawn again: the picture answers the command, with the line.
-            spoken = SpokenLine(spoken.turn_id, spoken.text, message)
-        await draw_picture(svc, context.bot, character, image, spoken, lang=lang)
-    except InferenceError as exc:
-        await message.reply_text(text(failure_key(exc), lang))
-    finally:
-        svc.limits.finish_job(place.user_id)
+    async with svc.limits.job(place.user_id):
+        try:
+            image = await load_photo(context.bot, svc.actor, character.photo_file_id)
+            if last is None:
+                line = await svc.actor.first_line(persona_of(character), chat_key=place.chat_id)
+                spoken = await say(svc, context.bot, character, line, reply_to=message.message_id)
+            else:
+                spoken = SpokenLine(last.id, last.text, None)
+            if spoken.message is None:
+                # An earlier line is drawn again: the picture answers the command, with the line.
+                spoken = SpokenLine(spoken.turn_id, spoken.text, message)
+            await draw_picture(svc, context.bot, character, image, spoken, lang=lang)
+        except InferenceError as exc:
+            await message.reply_text(text(failure_key(exc), lang))
 
 
 async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat, Message, Update, User
@@ -28,26 +29,30 @@ def display_name(message: Message) -> str:
     return user.full_name if user is not None else "?"
 
 
-async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lang:
-    """The language chosen with /lang, else the one Telegram reports for the user."""
+async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lang | None:
+    """The language the user chose with /lang; None when they never chose one."""
     cached = context.user_data.get("lang") if context.user_data is not None else None
     if cached in ("zh", "en"):
-        return cached
+        return cast(Lang, cached)
     user = update.effective_user
     if user is None:
-        return "en"
+        return None
     async with services(context).sessions() as session:
-        chosen = await queries.get_user_language(session, user.id)
-    lang: Lang = (
-        "zh"
-        if chosen == "zh"
-        else "en"
-        if chosen == "en"
-        else language_from_code(user.language_code)
-    )
-    if context.user_data is not None and chosen is not None:
-        context.user_data["lang"] = lang
-    return lang
+        stored = await queries.get_user_language(session, user.id)
+    if stored not in ("zh", "en"):
+        return None
+    if context.user_data is not None:
+        context.user_data["lang"] = stored
+    return cast(Lang, stored)
+
+
+async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lang:
+    """The language chosen with /lang, else the one Telegram reports for the user."""
+    chosen = await chosen_language(update, context)
+    if chosen is not None:
+        return chosen
+    user = update.effective_user
+    return language_from_code(user.language_code if user is not None else None)
 
 
 def is_reply_to_bot(message: Message, bot_id: int) -> bool:
@@ -65,9 +70,14 @@ class Place:
 
     @classmethod
     def of(cls, update: Update) -> Place:
-        chat, user = update.effective_chat, update.effective_user
+        """Anonymous admins and channels write as Telegram's service accounts, shared by every
+        group: such a sender is known by the chat it writes for (`sender_chat`) instead."""
+        chat, user, message = update.effective_chat, update.effective_user, update.message
         assert chat is not None
-        user_id = user.id if user is not None else chat.id
+        if message is not None and message.sender_chat is not None:
+            user_id = message.sender_chat.id
+        else:
+            user_id = user.id if user is not None else chat.id
         return cls(chat.id, user_id, is_group(chat))
 
     @property

@@ -9,6 +9,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.chat_queues import Arrival
 from bot.delivery import draw_picture, say
 from bot.downloads import download
 from bot.failures import failure_key
@@ -68,19 +69,16 @@ def strip_addressing(caption: str | None, bot_username: str) -> str:
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo (or an image file): its person speaks first and is drawn speaking."""
+    """A photo (or an image file): its person speaks first and is drawn speaking. Photos sent
+    together (an album) are met one after another, each its own character."""
     message = update.effective_message
     assert message is not None
     svc = services(context)
     place = Place.of(update)
     if place.group and not is_addressed_caption(message, svc.bot_username):
         return  # group photos not meant for us stay private to the group
-    await meet(
-        update,
-        context,
-        photo_message=message,
-        said=strip_addressing(message.caption, svc.bot_username),
-    )
+    said = strip_addressing(message.caption, svc.bot_username)
+    await svc.chats.serve(place.chat_id, Arrival(update, context, said, photo=message))
 
 
 async def talk_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -89,39 +87,37 @@ async def talk_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert message is not None
     reply = message.reply_to_message
     if reply is not None and photo_of(reply) is not None:
-        await meet(
-            update, context, photo_message=reply, said=clean_user_text(" ".join(context.args or []))
+        said = clean_user_text(" ".join(context.args or []))
+        await services(context).chats.serve(
+            Place.of(update).chat_id, Arrival(update, context, said, photo=reply)
         )
         return
     lang = await user_language(update, context)
-    await message.reply_text(text("talk_needs_photo", lang))
+    key = "talk_needs_photo" if Place.of(update).group else "talk_private"
+    await message.reply_text(text(key, lang))
 
 
-async def meet(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, photo_message: Message, said: str
-) -> None:
-    """Make a character from `photo_message`; `said` (may be empty) is the user's first words."""
-    message = update.effective_message
-    assert message is not None
-    svc, _bot, place = services(context), context.bot, Place.of(update)
+async def meet_arrival(arrival: Arrival) -> None:
+    """Make a character from the arrival's photo; its words (may be empty) are said first.
+
+    A photo counts against MAX_PHOTOS_PER_HOUR only once it is accepted (decoded)."""
+    update, context = arrival.update, arrival.context
+    message = arrival.message
+    svc, place = services(context), Place.of(update)
     lang = await user_language(update, context)
-    photo = photo_of(photo_message)
+    assert arrival.photo is not None
+    photo = photo_of(arrival.photo)
     if photo is None:
         await message.reply_text(text("unsupported_media", lang))
         return
     if photo.file_size is not None and photo.file_size > svc.settings.max_download_bytes:
         await message.reply_text(text("file_too_big", lang))
         return
-    if not svc.limits.take_photo(place.user_id):
+    if not svc.limits.may_take_photo(place.user_id):
         await message.reply_text(text("photo_limit", lang))
         return
-    if not svc.limits.start_job(place.user_id):
-        await message.reply_text(text("one_at_a_time", lang))
-        return
-    try:
-        await _meet(svc, context, place, message, photo, said, lang)
-    finally:
-        svc.limits.finish_job(place.user_id)
+    async with svc.limits.job(place.user_id):
+        await _meet(svc, context, place, message, photo, arrival.said, lang)
 
 
 async def _meet(
@@ -150,11 +146,14 @@ async def _meet(
         return
     try:
         image = await actor.decode(data)
+        if not svc.limits.take_photo(place.user_id):
+            await status.fail(text("photo_limit", lang))
+            return
         description = await actor.describe(image, chat_key=place.chat_id)
         await status.update(text("status_thinking", lang))
         persona = await actor.create_persona(description, lang, chat_key=place.chat_id)
         async with svc.sessions() as session, session.begin():
-            await queries.upsert_user(session, place.user_id, display_name(message), lang)
+            await queries.upsert_user(session, place.user_id, display_name(message))
             character = await queries.create_character(
                 session,
                 chat_id=place.chat_id,

@@ -16,7 +16,7 @@ from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import Place, character_for_command, display_name, user_language
 from bot.services import services
-from bot.texts import text
+from bot.texts import Lang, text
 from inference.errors import InferenceError
 from storage import queries
 from storage.errors import ShareCodeTaken
@@ -78,14 +78,29 @@ async def open_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, code: 
     """A share link was opened: a copy of the character here, fresh history, it speaks first."""
     message = update.effective_message
     assert message is not None
-    svc, place, bot = services(context), Place.of(update), context.bot
+    svc, place = services(context), Place.of(update)
     lang = await user_language(update, context)
+    # A shared character costs what a photo costs (a first line and a picture): same limits.
+    if not svc.limits.may_take_photo(place.user_id):
+        await message.reply_text(text("photo_limit", lang))
+        return
+    async with svc.limits.job(place.user_id):
+        await _open_shared(update, context, code, lang)
+
+
+async def _open_shared(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, code: str, lang: Lang
+) -> None:
+    message = update.effective_message
+    assert message is not None
+    svc, place, bot = services(context), Place.of(update), context.bot
     async with svc.sessions() as session, session.begin():
         source = await queries.character_by_share_code(session, code)
         if source is None:
             await message.reply_text(text("share_invalid", lang))
             return
-        await queries.upsert_user(session, place.user_id, display_name(message), lang)
+        svc.limits.take_photo(place.user_id)
+        await queries.upsert_user(session, place.user_id, display_name(message))
         character = await queries.create_character(
             session,
             chat_id=place.chat_id,

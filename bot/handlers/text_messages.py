@@ -8,11 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, MessageEntity, Update
 from telegram.ext import ContextTypes
 
+from bot.chat_queues import Arrival
 from bot.conversation import persona_of, turns_of
 from bot.delivery import say
 from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
+    chosen_language,
     current_character,
     display_name,
     is_reply_to_bot,
@@ -21,7 +23,7 @@ from bot.handlers.common import (
 from bot.sending import action_while_slow
 from bot.services import services
 from bot.telegram_text import clean_user_text
-from bot.texts import Lang, text
+from bot.texts import text
 from inference.errors import InferenceError
 from storage import queries
 
@@ -40,18 +42,19 @@ def without_mention(said: str, bot_username: str) -> str:
 
 
 async def _remember_user(
-    session: AsyncSession, context: ContextTypes.DEFAULT_TYPE, user_id: int, name: str, lang: Lang
+    session: AsyncSession, context: ContextTypes.DEFAULT_TYPE, user_id: int, name: str
 ) -> None:
     """Store the user (and their name) once per process, not on every message."""
-    if context.user_data is not None and context.user_data.get("stored_name") == name:
+    if context.user_data is not None and context.user_data.get("stored_name") == (user_id, name):
         return
-    await queries.upsert_user(session, user_id, name, lang)
+    await queries.upsert_user(session, user_id, name)
     if context.user_data is not None:
-        context.user_data["stored_name"] = name
+        context.user_data["stored_name"] = (user_id, name)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text: the character answers in character, remembering the conversation."""
+    """Text: the character answers in character, remembering the conversation; texts sent
+    while it answers wait their turn (see ChatQueues)."""
     message = update.effective_message
     assert message is not None
     svc, bot, place = services(context), context.bot, Place.of(update)
@@ -59,54 +62,74 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         is_reply_to_bot(message, bot.id) or mentions_bot(message, svc.bot_username)
     ):
         return  # in groups we only answer what is addressed to us
-    lang = await user_language(update, context)
     said = without_mention(clean_user_text(message.text), svc.bot_username)
     if not said:
-        await message.reply_text(text("empty_text", lang))
+        await message.reply_text(text("empty_text", await user_language(update, context)))
         return
-    if not svc.limits.start_job(place.user_id):
-        await message.reply_text(text("one_at_a_time", lang))
-        return
-    try:
-        name = display_name(message)
-        # One transaction: find the character, read its history, store the user's turn.
+    await svc.chats.serve(place.chat_id, Arrival(update, context, said))
+
+
+async def answer(run: list[Arrival]) -> None:
+    """One answer to texts one sender wrote in a row to one character (`run`, in order): each
+    is stored as its own turn, the answer replies to the last."""
+    first, last = run[0], run[-1]
+    update, context = first.update, first.context
+    svc, bot, place = services(context), context.bot, Place.of(update)
+    lang = await user_language(update, context)
+    chosen = await chosen_language(update, context)
+    name = display_name(first.message)
+    said = "\n".join(arrival.said for arrival in run)
+    async with svc.limits.job(place.user_id):
+        # One transaction: find the character, read its history, store the user's turns.
         async with svc.sessions() as session, session.begin():
-            character = await current_character(session, place, message, bot.id)
-            if character is not None:
-                await _remember_user(session, context, place.user_id, name, lang)
+            character = await current_character(session, place, last.message, bot.id)
+            if character is None:
+                stored = []
+            else:
+                await _remember_user(session, context, place.user_id, name)
                 history = await queries.last_turns(
                     session, character.id, svc.settings.history_turns
                 )
-                await queries.add_message(
-                    session,
-                    character_id=character.id,
-                    chat_id=place.chat_id,
-                    author_id=place.user_id,
-                    author_name=name,
-                    role="user",
-                    text=said,
-                    telegram_message_id=message.message_id,
-                )
-                if not place.group and message.reply_to_message is not None:
+                stored = [
+                    await queries.add_message(
+                        session,
+                        character_id=character.id,
+                        chat_id=place.chat_id,
+                        author_id=place.user_id,
+                        author_name=name,
+                        role="user",
+                        text=arrival.said,
+                        telegram_message_id=arrival.message.message_id,
+                    )
+                    for arrival in run
+                ]
+                if not place.group and last.message.reply_to_message is not None:
                     # Replying to an older character makes it the one this chat talks to.
                     await queries.set_active_character(session, *place.active, character.id)
         if character is None:
             key = "no_character" if not place.group else "talk_needs_photo"
-            await message.reply_text(text(key, lang))
+            await last.message.reply_text(text(key, lang))
             return
         if svc.settings.log_message_text:
             log.info("chat %d user %d said: %s", place.chat_id, place.user_id, said)
-        async with action_while_slow(bot, place.chat_id):
-            answer = await svc.actor.reply(
-                persona_of(character),
-                turns_of(history, group=place.group),
-                said,
-                speaker=name if place.group else None,
-                chat_key=place.chat_id,
-            )
-    except InferenceError as exc:
-        await message.reply_text(text(failure_key(exc), lang))
-        return
-    finally:
-        svc.limits.finish_job(place.user_id)
-    await say(svc, bot, character, answer, reply_to=message.message_id)
+        try:
+            async with action_while_slow(bot, place.chat_id):
+                line = await svc.actor.reply(
+                    persona_of(character),
+                    turns_of(history, group=place.group),
+                    said,
+                    speaker=name if place.group else None,
+                    language=chosen,
+                    chat_key=place.chat_id,
+                )
+        except Exception as exc:
+            # Unanswered turns are taken back: the user is asked to send them again, and a
+            # message sent twice must not be in the conversation twice.
+            async with svc.sessions() as session, session.begin():
+                await queries.delete_turns(session, [turn.id for turn in stored])
+            if not isinstance(exc, InferenceError):
+                log.exception("reply of character %d failed", character.id)
+            key = failure_key(exc) if isinstance(exc, InferenceError) else "try_again"
+            await last.message.reply_text(text(key, lang))
+            return
+    await say(svc, bot, character, line, reply_to=last.message.message_id)

@@ -124,6 +124,14 @@ async def last_character_turn(session: AsyncSession, character_id: int) -> Messa
     return None if message is None else message_record(message)
 
 
+async def delete_turns(session: AsyncSession, message_ids: list[int]) -> int:
+    """Take back stored turns (a message that was not answered); returns turns deleted."""
+    if not message_ids:
+        return 0
+    result = await session.execute(delete(Message).where(Message.id.in_(message_ids)))
+    return rowcount(result)
+
+
 async def clear_history(session: AsyncSession, character_id: int) -> int:
     """Forget one character's conversation (the character stays); returns turns deleted."""
     result = await session.execute(delete(Message).where(Message.character_id == character_id))

@@ -1,0 +1,77 @@
+"""Per chat, the messages waiting while the characters there are still answering: none is
+refused or lost, each chat is answered in the order its messages came."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One message waiting its turn: words for a character, or a photo to meet (`photo`)."""
+
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    said: str
+    photo: Message | None = None
+
+    @property
+    def message(self) -> Message:
+        message = self.update.effective_message
+        assert message is not None
+        return message
+
+
+Answer = Callable[[list[Arrival]], Awaitable[None]]
+
+
+class ChatQueues:
+    """The waiting line of every chat where something is being answered right now.
+
+    The first message of a quiet chat is answered by its own handler, which then answers what
+    arrived meanwhile, all of it at once (`answer` may fold several texts into one answer),
+    until the line is empty. A chat leaves the table when its line is empty.
+    """
+
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
+        self._waiting: dict[int, list[Arrival]] = {}
+
+    def waiting(self, chat_id: int) -> int:
+        """How many messages of the chat wait behind the one being answered."""
+        return len(self._waiting.get(chat_id, ()))
+
+    @property
+    def busy_chats(self) -> int:
+        return len(self._waiting)
+
+    async def serve(self, chat_id: int, arrival: Arrival) -> None:
+        """Answer `arrival` now, or queue it behind the chat's message being answered.
+
+        Call it before the handler's first `await`: updates are dispatched in order, so the
+        line keeps the order in which Telegram delivered the messages.
+        """
+        if chat_id in self._waiting:
+            self._waiting[chat_id].append(arrival)
+            return
+        self._waiting[chat_id] = []
+        batch = [arrival]
+        try:
+            while batch:
+                try:
+                    await self._answer(batch)
+                except Exception:
+                    # The answer tells the user itself; this only keeps the line moving.
+                    log.exception("answering %d message(s) in chat %d failed", len(batch), chat_id)
+                batch, self._waiting[chat_id] = self._waiting[chat_id], []
+        finally:
+            left = self._waiting.pop(chat_id, [])
+            if left:  # only on cancellation (shutdown): nothing else leaves a line behind
+                log.warning("chat %d: %d waiting message(s) not answered", chat_id, len(left))
