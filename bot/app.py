@@ -9,7 +9,12 @@ import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from telegram import BotCommand, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -37,7 +42,8 @@ from storage.migrate import upgrade_database_async
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
+# The command menus, per place: photos are simply sent in private, /talk'd in groups.
+PRIVATE_COMMANDS = [
     "start",
     "help",
     "characters",
@@ -45,10 +51,10 @@ COMMANDS = [
     "reset",
     "image",
     "share",
-    "talk",
     "lang",
     "forget",
 ]
+GROUP_COMMANDS = ["talk", "help", "characters", "reset", "image", "share", "lang", "forget"]
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -139,13 +145,22 @@ async def _start_services(application: Application) -> None:
 
 
 async def _register_commands(application: Application) -> None:
-    """setMyCommands in English (the default) and Chinese."""
-    for lang, code in (("en", None), ("zh", "zh")):
-        commands = [BotCommand(name, TEXTS[f"cmd_{name}"][lang]) for name in COMMANDS]  # type: ignore[index]
-        try:
-            await application.bot.set_my_commands(commands, language_code=code)
-        except Exception:
-            log.warning("could not register the command menu", exc_info=True)
+    """setMyCommands per place (private chats, groups) in English (the default) and Chinese."""
+    menus = (
+        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+        (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
+    )
+    for scope, names in menus:
+        place = "_group" if names is GROUP_COMMANDS else ""
+        for lang, code in (("en", None), ("zh", "zh")):
+            commands = [
+                BotCommand(name, TEXTS.get(f"cmd_{name}{place}", TEXTS[f"cmd_{name}"])[lang])  # type: ignore[index]
+                for name in names
+            ]
+            try:
+                await application.bot.set_my_commands(commands, scope=scope, language_code=code)
+            except Exception:
+                log.warning("could not register the command menu", exc_info=True)
 
 
 async def _stop_services(application: Application) -> None:

@@ -47,6 +47,28 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "回复角色的消息就能和 TA 说话。"
         ),
     },
+    "help_group": {
+        "en": (
+            "Send a photo with /talk in its caption (or reply /talk to a photo): the person in "
+            "it joins the group. Reply to their messages to talk to them.\n\n"
+            "/characters – this group's recent characters\n"
+            "/reset – clear a character's conversation (its maker or an admin)\n"
+            "/image – draw the character saying their last line again\n"
+            "/share – a link that opens this character elsewhere\n"
+            "/lang – 中文 / English\n"
+            "/forget – delete your messages in this group"
+        ),
+        "zh": (
+            "发照片时在说明里写 /talk（或用 /talk 回复一张照片），照片里的人就会加入群聊。"
+            "回复 TA 的消息就能和 TA 说话。\n\n"
+            "/characters – 这个群最近的角色\n"
+            "/reset – 清空角色的对话（创建者或管理员）\n"
+            "/image – 重新画出角色说最后一句话的样子\n"
+            "/share – 生成链接，在别处也能和这个角色聊天\n"
+            "/lang – 中文 / English\n"
+            "/forget – 删除你在这个群里的消息"
+        ),
+    },
     "cmd_start": {"en": "Start and see what I can do", "zh": "开始，看看我能做什么"},
     "cmd_help": {"en": "How to use the bot", "zh": "使用说明"},
     "cmd_characters": {"en": "Your recent characters", "zh": "最近的角色"},
@@ -55,6 +77,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "cmd_image": {"en": "Draw the character speaking again", "zh": "重新画出角色说话的样子"},
     "cmd_share": {"en": "Share this character by link", "zh": "用链接分享这个角色"},
     "cmd_talk": {"en": "Let the person in a photo talk", "zh": "让照片里的人开口"},
+    "cmd_characters_group": {"en": "This group's recent characters", "zh": "这个群最近的角色"},
+    "cmd_forget_group": {
+        "en": "Delete your messages in this group",
+        "zh": "删除你在这个群里的消息",
+    },
     "cmd_lang": {"en": "中文 / English", "zh": "中文 / English"},
     "cmd_forget": {"en": "Delete everything stored about you", "zh": "删除关于你的所有数据"},
     "lang_set": {"en": "I will speak English with you.", "zh": "好的，我会和你说中文。"},

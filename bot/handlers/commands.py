@@ -35,7 +35,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: the commands and how to use them."""
     assert update.effective_message is not None
-    await update.effective_message.reply_text(text("help", await user_language(update, context)))
+    key = "help_group" if Place.of(update).group else "help"
+    await update.effective_message.reply_text(text(key, await user_language(update, context)))
 
 
 async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -68,11 +69,10 @@ async def _set_language(update: Update, context: ContextTypes.DEFAULT_TYPE, lang
 
 
 async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/new: ask for a new photo."""
+    """/new: ask for a new photo (in groups: with /talk, as a group makes characters)."""
     assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        text("new_photo", await user_language(update, context))
-    )
+    key = "talk_needs_photo" if Place.of(update).group else "new_photo"
+    await update.effective_message.reply_text(text(key, await user_language(update, context)))
 
 
 async def characters_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

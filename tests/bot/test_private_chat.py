@@ -51,9 +51,10 @@ async def test_start_welcomes_in_the_users_language_and_registers_commands(
     chinese = await telegram.wait_for("sendMessage", lambda c: c.chat_id == li.id)
     assert chinese.params["text"] == TEXTS["welcome"]["zh"]
     assert "AI" in english.params["text"] and "AI" in chinese.params["text"]
-    names = [c["command"] for c in telegram.commands()]
+    private = {"type": "all_private_chats"}
+    names = [c["command"] for c in telegram.commands(private)]
     assert {"start", "help", "characters", "reset", "forget", "share"} <= set(names)
-    zh = {c["command"]: c["description"] for c in telegram.commands(language_code="zh")}
+    zh = {c["command"]: c["description"] for c in telegram.commands(private, "zh")}
     assert zh["reset"] == TEXTS["cmd_reset"]["zh"]
 
 

@@ -1,4 +1,4 @@
-"""The chat action shown only while work is slow (a unit test of one helper)."""
+"""Chat actions: shown only while work is slow, and outside the groups' message budget."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from fake_telegram import FakeChat, FakeTelegram
+from telegram.ext import ExtBot
 
 from bot import sending
-from bot.sending import action_while_slow
+from bot.sending import RetryingRateLimiter, action_while_slow
 
 
 class RecordingBot:
@@ -44,3 +46,19 @@ async def test_slow_work_keeps_the_action_shown_until_it_ends(
     await asyncio.sleep(0.05)
     assert bot.actions[:3] == [(7, "upload_photo")] * 3
     assert len(bot.actions) == shown  # nothing more once the work is done
+
+
+async def test_chat_actions_do_not_use_up_a_groups_message_budget(
+    telegram: FakeTelegram,
+) -> None:
+    group = telegram.add_chat(FakeChat.group(-5001, "Budget"))
+    limiter = RetryingRateLimiter(group_max_rate=2, group_time_period=60)
+    bot = ExtBot(telegram.token, base_url=telegram.base_url, rate_limiter=limiter)
+    async with bot, asyncio.timeout(20):
+        for _ in range(5):
+            await bot.send_chat_action(group.id, "typing")
+        # Both of the group's messages for this minute are still there, without waiting.
+        await bot.send_message(group.id, "one")
+        await bot.send_message(group.id, "two")
+    assert len(telegram.chat_actions) == 5
+    assert [m.text for m in telegram.bot_messages(group)] == ["one", "two"]
