@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,9 +36,12 @@ class Settings(BaseSettings):
     image_size: int = Field(default=512, ge=64, le=2048)
     max_new_tokens: int = Field(default=160, ge=16, le=2048)
     max_batch_size: int = Field(default=8, ge=1, le=64)
-    torch_compile: bool = False
+    # auto: the fast decoding path (static cache + compile) on CUDA, eager on CPU
+    torch_compile: Literal["auto"] | bool = "auto"
+    batch_window_ms: float = Field(default=10.0, ge=0, le=1000)
     warm_up: bool = True  # one small run of each model at start, before the first user
-    stage_timeout_s: float = Field(default=300.0, gt=0)
+    stage_timeout_s: float = Field(default=300.0, gt=0)  # running time, not queue time
+    queue_timeout_s: float = Field(default=600.0, gt=0)
 
     queue_size: int = Field(default=64, ge=1)
     history_turns: int = Field(default=40, ge=2, le=1000)
@@ -81,6 +84,8 @@ class Settings(BaseSettings):
             image_size=self.image_size,
             max_new_tokens=self.max_new_tokens,
             stage_timeout_s=self.stage_timeout_s,
+            queue_timeout_s=self.queue_timeout_s,
+            batch_window_ms=self.batch_window_ms,
             queue_size=self.queue_size,
             max_batch_size=self.max_batch_size,
             torch_compile=self.torch_compile,

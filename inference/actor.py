@@ -4,10 +4,11 @@ use. Every model call runs on the worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from inference.bubble import draw_speech_bubble
 from inference.config import InferenceConfig
+from inference.fast_decoding import batch_buckets_up_to
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
 from inference.models import Models, load_models
@@ -25,8 +27,15 @@ from inference.prompts import (
     reply_request,
 )
 from inference.speaking import LineRequest, speak_batch
-from inference.types import ChatRequest, Language, Persona, TalkingPicture, Turn
-from inference.worker import Stage, Worker
+from inference.types import (
+    ChatRequest,
+    DraftCallback,
+    Language,
+    Persona,
+    TalkingPicture,
+    Turn,
+)
+from inference.worker import Retry, Stage, Worker
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +57,14 @@ class Actor:
         self._config = config
         self._worker = Worker(
             [
+                Stage("warm-up", -1, _run_each, 1),
                 Stage("text", 0, self._speak_batch, config.max_batch_size),
                 Stage("caption", 1, models.captioner.describe, config.max_batch_size),
                 Stage("image", 2, self._draw_batch, 1),
             ],
             queue_size=config.queue_size,
             on_failure=_free_memory,
+            batch_window_s=config.batch_window_ms / 1000,
         )
 
     @classmethod
@@ -85,9 +96,17 @@ class Actor:
         text = await self._submit("text", persona_request(description, language), chat_key)
         return parse_persona(text, description, language)
 
-    async def first_line(self, persona: Persona, *, chat_key: Hashable = 0) -> str:
-        """What the person says first, in the first person."""
-        return await self._say(first_line_request(persona), persona, "first", chat_key)
+    async def first_line(
+        self,
+        persona: Persona,
+        *,
+        chat_key: Hashable = 0,
+        on_draft: DraftCallback | None = None,
+    ) -> str:
+        """What the person says first, in the first person; `on_draft` (on the event loop)
+        sees the line as it is written."""
+        request = first_line_request(persona)
+        return await self._say(request, persona, "first", chat_key, on_draft)
 
     async def reply(
         self,
@@ -98,8 +117,13 @@ class Actor:
         speaker: str | None = None,
         language: Language | None = None,
         chat_key: Hashable = 0,
+        on_draft: DraftCallback | None = None,
     ) -> str:
-        """The character's answer to `text`; in `language`, else in the language of `text`."""
+        """The character's answer to `text`; in `language`, else in the language of `text`.
+
+        `on_draft` is called on the event loop with the answer so far while it is generated
+        (only text that passes the output checks); the returned line is the checked one and
+        may differ (a garbled draft is retried, a recited prompt becomes a stock line)."""
         persona = replace(persona, language=reply_language(text, persona.language, language))
         dialogue = self._models.dialogue
         # Fitting the history to the context tokenizes it many times: not on the event loop.
@@ -113,7 +137,7 @@ class Actor:
             dialogue.context_window,
             self._config.max_new_tokens,
         )
-        return await self._say(request, persona, "reply", chat_key)
+        return await self._say(request, persona, "reply", chat_key, on_draft)
 
     async def talking_image(
         self, image: Image.Image, persona: Persona, line: str, *, chat_key: Hashable = 0
@@ -127,8 +151,16 @@ class Actor:
 
     async def warm_up(self) -> float:
         """One small caption, line and picture through the worker, so the first user pays for
-        no compilation or cuDNN autotuning; returns the seconds it took."""
+        no compilation or cuDNN autotuning (on the fast path: every batch size the worker
+        uses is compiled here); returns the seconds it took."""
         started = time.perf_counter()
+        dialogue = self._models.dialogue
+        if dialogue.fast:
+            hello = ChatRequest([{"role": "user", "content": "Hello!"}], max_new_tokens=4)
+            for size in batch_buckets_up_to(self._config.max_batch_size):
+                compiled = time.perf_counter()
+                await self._submit("warm-up", lambda n=size: dialogue.generate([hello] * n), "")
+                log.info("batch of %d compiled in %.1f s", size, time.perf_counter() - compiled)
         photo = _warm_up_photo()
         description = await self.describe(photo, chat_key=_WARM_UP_CHAT)
         hello = ChatRequest([{"role": "user", "content": "Hello!"}], max_new_tokens=8)
@@ -148,17 +180,23 @@ class Actor:
         persona: Persona,
         kind: Literal["first", "reply"],
         chat_key: Hashable,
+        on_draft: DraftCallback | None = None,
     ) -> str:
         """A checked line (retried once if garbled, else a stock line) from the worker."""
-        line: str = await self._submit("text", LineRequest(request, persona, kind), chat_key)
-        return line
+        line = LineRequest(request, persona, kind, on_draft=_from_worker(on_draft))
+        said: str = await self._submit("text", line, chat_key)
+        return said
 
     async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
         return await self._worker.submit(
-            kind, payload, chat_key=chat_key, limit_s=self._config.stage_timeout_s
+            kind,
+            payload,
+            chat_key=chat_key,
+            limit_s=self._config.stage_timeout_s,
+            queue_limit_s=self._config.queue_timeout_s,
         )
 
-    def _speak_batch(self, jobs: list[ChatRequest | LineRequest]) -> list[str]:
+    def _speak_batch(self, jobs: list[ChatRequest | LineRequest]) -> list[str | Retry]:
         return speak_batch(self._models.dialogue.generate, jobs)
 
     def _draw_batch(self, drawings: list[_Drawing]) -> list[TalkingPicture]:
@@ -172,6 +210,26 @@ class Actor:
                 return TalkingPicture(jpeg=b"", flagged=True)
             image = painted.image
         return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(image, drawing.line)))
+
+
+def _from_worker(on_draft: DraftCallback | None) -> Callable[[str], None] | None:
+    """`on_draft` made callable from the worker thread: each call runs on this event loop,
+    in order, before the line's result (both go through call_soon_threadsafe)."""
+    if on_draft is None:
+        return None
+    loop = asyncio.get_running_loop()
+
+    def forward(text: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is reading
+            loop.call_soon_threadsafe(on_draft, text)
+
+    return forward
+
+
+def _run_each(calls: list[Callable[[], object]]) -> list[object]:
+    """Run functions on the worker thread (compiled CUDA graphs belong to the thread that
+    recorded them)."""
+    return [call() for call in calls]
 
 
 def _warm_up_photo() -> Image.Image:

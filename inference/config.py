@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -16,8 +17,10 @@ class InferenceConfig:
     image_strength: float = 0.5
     image_size: int = 512
     max_new_tokens: int = 160
-    stage_timeout_s: float = 300.0
+    stage_timeout_s: float = 300.0  # running time of one job (queue time not counted)
+    queue_timeout_s: float = 600.0  # time a job may wait for its turn
     queue_size: int = 64
     max_batch_size: int = 8
-    torch_compile: bool = False
+    torch_compile: bool | Literal["auto"] = "auto"  # auto: the fast decoding path on CUDA
+    batch_window_ms: float = 10.0  # requests reaching an idle worker wait this long for others
     seed: int = 0

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from inference.cleaning import clean_generation
+from inference.fast_decoding import (
+    PROMPT_BUCKET,
+    batch_bucket,
+    pad_rows,
+    use_eager,
+    use_static_cache,
+)
+from inference.streaming import RowStreamer, TextListener
 from inference.types import ChatRequest
 
 if TYPE_CHECKING:
@@ -55,6 +64,8 @@ class DialogueModel:
         # A fast tokenizer's settings (padding) are mutable state in Rust: concurrent calls
         # from the worker and from request building raise "Already borrowed".
         self._tokenizer_lock = threading.Lock()
+        self.fast = False  # the static-cache, compiled decoding path (use_fast_decoding)
+        self._compiled_batches: set[int] = set()
 
     @classmethod
     def load(cls, model_id_or_path: str, device: torch.device, dtype: torch.dtype) -> DialogueModel:
@@ -97,39 +108,94 @@ class DialogueModel:
         """Prompt length of `messages` with the generation prompt, as `generate` would see it."""
         return len(self._encode([self._render(messages)])["input_ids"][0])
 
-    def generate(self, requests: list[ChatRequest]) -> list[str]:
-        """Greedy replies for all requests in one `generate` call, cleaned for users."""
-        rows = self.generate_tokens(requests)
-        with self._tokenizer_lock:
-            texts = [self.tokenizer.decode(tokens, skip_special_tokens=True) for tokens in rows]
-        return [clean_generation(text) for text in texts]
+    def use_fast_decoding(self) -> None:
+        """Decode with a static cache and a compiled step (CUDA), in bounded shapes."""
+        use_static_cache(self.model, self.context_window)
+        self.fast = True
 
-    def generate_tokens(self, requests: list[ChatRequest]) -> list[list[int]]:
+    def generate(
+        self,
+        requests: list[ChatRequest],
+        on_text: Sequence[TextListener | None] | None = None,
+    ) -> list[str]:
+        """Greedy replies for all requests in one `generate` call, cleaned for users;
+        `on_text[i]` (worker thread) sees row i's text so far while it is generated."""
+        rows = self.generate_tokens(requests, on_text)
+        return [clean_generation(self._decode(tokens)) for tokens in rows]
+
+    def generate_tokens(
+        self,
+        requests: list[ChatRequest],
+        on_text: Sequence[TextListener | None] | None = None,
+    ) -> list[list[int]]:
         """New token ids per request, cut at its budget and first stop token; row i equals
         an unbatched run of request i."""
         if not requests:
             return []
         # 1. render every conversation with the chat template, left-padded into one batch
-        inputs = self._encode([self._render(request.messages) for request in requests])
+        #    (on the fast path: padded up to a compiled batch size and prompt-length bucket)
+        texts = [self._render(request.messages) for request in requests]
+        inputs = self._encode(texts, PROMPT_BUCKET if self.fast else None)
+        if self.fast:
+            inputs = pad_rows(inputs, batch_bucket(len(requests)))
         prompt_length = inputs["input_ids"].shape[1]
-        # 2. one greedy generate with the largest budget
+        # 2. one greedy generate with the largest budget, streaming rows that have listeners
+        budgets = [request.max_new_tokens for request in requests]
+        listeners = list(on_text or [None] * len(requests))
+        output = self._generate(inputs, budgets, listeners)
+        # 3. each row cut at its own budget and at its first stop token
+        rows = []
+        new_tokens = output[: len(requests), prompt_length:].tolist()
+        for row, request in zip(new_tokens, requests, strict=True):
+            tokens = row[: request.max_new_tokens]
+            stop = next((i for i, token in enumerate(tokens) if token in self.stop_ids), None)
+            rows.append(tokens[:stop])
+        return rows
+
+    def _generate(
+        self, inputs: Any, budgets: list[int], listeners: list[TextListener | None]
+    ) -> Any:
+        """`model.generate`; on the fast path, a batch size that fails to compile turns the
+        fast path off for good and the call runs again eagerly."""
+        batch = inputs["input_ids"].shape[0]
+        try:
+            output = self._greedy(inputs, budgets, listeners)
+        except Exception as exc:
+            if not self.fast or batch in self._compiled_batches:
+                raise
+            use_eager(self.model, exc)
+            self.fast = False
+            return self._greedy(inputs, budgets, listeners)
+        if self.fast:
+            self._compiled_batches.add(batch)
+        return output
+
+    def _greedy(self, inputs: Any, budgets: list[int], listeners: list[TextListener | None]) -> Any:
+        streamer = None
+        if any(listeners):
+            padding = inputs["input_ids"].shape[0] - len(listeners)
+            streamer = RowStreamer(
+                self._decode,
+                listeners + [None] * padding,
+                budgets + [0] * padding,
+                self.stop_ids,
+            )
         with torch.inference_mode():
-            output = self.model.generate(
+            return self.model.generate(
                 **inputs,
-                max_new_tokens=max(request.max_new_tokens for request in requests),
+                max_new_tokens=max(budgets),
                 do_sample=False,
                 num_beams=1,
                 pad_token_id=self.pad_id,
                 eos_token_id=sorted(self.stop_ids),
                 return_dict_in_generate=False,
+                streamer=streamer,
             )
-        # 3. each row cut at its own budget and at its first stop token
-        rows = []
-        for row, request in zip(output[:, prompt_length:].tolist(), requests, strict=True):
-            tokens = row[: request.max_new_tokens]
-            stop = next((i for i, token in enumerate(tokens) if token in self.stop_ids), None)
-            rows.append(tokens[:stop])
-        return rows
+
+    def _decode(self, tokens: list[int]) -> str:
+        with self._tokenizer_lock:
+            text: str = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        return text
 
     def _render(self, messages: list[dict[str, str]]) -> str:
         try:
@@ -148,11 +214,15 @@ class DialogueModel:
         text = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
         return str(text)
 
-    def _encode(self, texts: list[str]) -> Any:
+    def _encode(self, texts: list[str], pad_to_multiple_of: int | None = None) -> Any:
         # The template already holds any BOS; adding special tokens again would double it.
         with self._tokenizer_lock:
             inputs = self.tokenizer(
-                texts, return_tensors="pt", padding=True, add_special_tokens=False
+                texts,
+                return_tensors="pt",
+                padding=True,
+                pad_to_multiple_of=pad_to_multiple_of,
+                add_special_tokens=False,
             )
         return inputs.to(self.device)
 

@@ -15,11 +15,6 @@ from inference.painter import TalkingPainter
 
 log = logging.getLogger(__name__)
 
-# TORCH_COMPILE sizes the dialogue's static KV cache for this many tokens: enough for a long
-# chat's prompt, and one shape for every call (a longer prompt grows it, and recompiles once).
-# The whole context window (up to 8192) would make every decoding step read a mostly empty cache.
-COMPILED_CACHE_TOKENS = 2048
-
 
 @dataclass
 class Models:
@@ -54,26 +49,21 @@ def load_models(config: InferenceConfig) -> Models:
             strength=config.image_strength,
         )
     models = Models(captioner=captioner, dialogue=dialogue, painter=painter)
-    if config.torch_compile:
-        if device.type == "cuda":
-            compile_for_speed(models)
-        else:
-            log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
+    if config.torch_compile is True and device.type != "cuda":
+        log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
+    elif config.torch_compile and device.type == "cuda":  # True or "auto"
+        compile_for_speed(models)
     return models
 
 
 def compile_for_speed(models: Models) -> None:
     """torch.compile the two hot loops: the dialogue model's decoding step and the UNet.
 
-    Compilation is lazy: it happens on the first calls (Actor.warm_up), once per new shape
-    (batch size, picture size), on the worker thread that then serves them.
+    Compilation is lazy: it happens on the first calls (Actor.warm_up compiles every batch
+    size the worker uses), once per new shape, on the worker thread that then serves them.
     """
     # Transformers compiles the decoding step itself when the KV cache has static shapes.
-    dialogue = models.dialogue.model
-    dialogue.generation_config.cache_implementation = "static"
-    dialogue.generation_config.max_cache_len = min(
-        models.dialogue.context_window, COMPILED_CACHE_TOKENS
-    )
+    models.dialogue.use_fast_decoding()
     if models.painter is not None:
         pipeline = models.painter.pipeline
         pipeline.unet = torch.compile(pipeline.unet)

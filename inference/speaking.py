@@ -1,7 +1,9 @@
-"""A character's line: generated in a batch, checked, and retried once in the same worker turn.
+"""A character's line: generated in a batch, streamed as drafts, checked, retried once.
 
-Checking inside the worker matters: were a garbled line retried from the event loop, the
-worker would meanwhile start the next queued picture and the reply would wait for it too.
+Checking inside the worker matters: a garbled line goes back to the front of the worker's
+queue (`Retry`) while the rest of its batch is answered at once; were it retried from the
+event loop, the worker would meanwhile start the next queued picture and the reply would
+wait for it too.
 """
 
 from __future__ import annotations
@@ -9,16 +11,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from inference.cleaning import looks_garbled
 from inference.guard import quotes_instructions
 from inference.prompts import fallback_line
+from inference.streaming import TextListener
 from inference.types import ChatRequest, Language, Persona
+from inference.worker import Retry
 
 log = logging.getLogger(__name__)
 
-Generate = Callable[[list[ChatRequest]], list[str]]
+
+class Generate(Protocol):
+    """DialogueModel.generate: texts for a batch, rows with a listener streamed to it."""
+
+    def __call__(
+        self, requests: list[ChatRequest], on_text: Sequence[TextListener | None] | None = None
+    ) -> list[str]: ...
+
 
 _RETRY_NUDGE = {
     "en": " (Answer in one or two short sentences, in character.)",
@@ -33,34 +44,44 @@ class LineRequest:
     request: ChatRequest
     persona: Persona
     kind: Literal["first", "reply"]
+    # Called on the worker thread with the displayable line so far (the Actor forwards it to
+    # the event loop); only text that passes the checks below is shown.
+    on_draft: Callable[[str], None] | None = None
+    retried: bool = False
 
 
-def speak_batch(generate: Generate, jobs: Sequence[ChatRequest | LineRequest]) -> list[str]:
-    """Generate every job in one batch; character lines that come out garbled are retried
-    once (together), and a line still unusable, or one reciting the system prompt, becomes a
-    stock line. Plain requests (persona cards, warm-up) are returned as generated."""
-    texts = generate([_request_of(job) for job in jobs])
-    garbled = [
-        i for i, job in enumerate(jobs) if isinstance(job, LineRequest) and looks_garbled(texts[i])
-    ]
-    if garbled:
-        log.info("retrying %d garbled line(s) once", len(garbled))
-        retries = [_nudged(_line(jobs[i])) for i in garbled]
-        for i, text in zip(garbled, generate(retries), strict=True):
-            texts[i] = text
-    return [
-        _checked(text, job) if isinstance(job, LineRequest) else text
-        for text, job in zip(texts, jobs, strict=True)
-    ]
+def speak_batch(generate: Generate, jobs: Sequence[ChatRequest | LineRequest]) -> list[str | Retry]:
+    """Generate every job in one batch. A character line that comes out garbled is handed
+    back as a `Retry` (nudged, once); a line still unusable, or one reciting the system
+    prompt, becomes a stock line. Plain requests (warm-up) are returned as generated."""
+    texts = generate([_request_of(job) for job in jobs], [_drafts_of(job) for job in jobs])
+    results: list[str | Retry] = []
+    for text, job in zip(texts, jobs, strict=True):
+        if not isinstance(job, LineRequest):
+            results.append(text)
+        elif looks_garbled(text) and not job.retried:
+            log.info("a garbled %s line goes again", job.kind)
+            results.append(Retry(_nudged(job)))
+        else:
+            results.append(_checked(text, job))
+    return results
 
 
 def _request_of(job: ChatRequest | LineRequest) -> ChatRequest:
     return job.request if isinstance(job, LineRequest) else job
 
 
-def _line(job: ChatRequest | LineRequest) -> LineRequest:
-    assert isinstance(job, LineRequest)
-    return job
+def _drafts_of(job: ChatRequest | LineRequest) -> TextListener | None:
+    """A listener that shows the line so far, unless it would not pass the final checks."""
+    if not isinstance(job, LineRequest) or job.on_draft is None:
+        return None
+    on_draft = job.on_draft
+
+    def show(text: str) -> None:
+        if not looks_garbled(text) and not recites_instructions(text, job.request, job.persona):
+            on_draft(text)
+
+    return show
 
 
 def _checked(text: str, line: LineRequest) -> str:
@@ -79,12 +100,12 @@ def recites_instructions(text: str, request: ChatRequest, persona: Persona) -> b
     return bool(system) and quotes_instructions(text, system, allowed)
 
 
-def _nudged(line: LineRequest) -> ChatRequest:
-    """The request with a short "answer briefly, in character" added to its last user turn."""
+def _nudged(line: LineRequest) -> LineRequest:
+    """The line asked again, with "answer briefly, in character" added to its last user turn."""
     language: Language = line.persona.language
     messages = [dict(m) for m in line.request.messages]
     for message in reversed(messages):
         if message["role"] == "user":
             message["content"] += _RETRY_NUDGE[language]
             break
-    return replace(line.request, messages=messages)
+    return replace(line, request=replace(line.request, messages=messages), retried=True)

@@ -76,10 +76,10 @@ class CountingGenerate:
         self.calls = 0
         self.rows = 0
 
-    def __call__(self, requests: list[ChatRequest]) -> list[str]:
+    def __call__(self, requests: list[ChatRequest], on_text: Any = None) -> list[str]:
         self.calls += 1
         self.rows += len(requests)
-        return self.generate(requests)
+        return self.generate(requests, on_text)
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:

@@ -37,12 +37,12 @@ class CountingGenerate:
         self.hold_first = threading.Event()  # set: the first call has started and waits
         self.release = threading.Event()
 
-    def __call__(self, requests: list[ChatRequest]) -> list[str]:
+    def __call__(self, requests: list[ChatRequest], on_text: Any = None) -> list[str]:
         self.batches.append(len(requests))
         if len(self.batches) == 1:
             self.hold_first.set()
             self.release.wait(30)
-        result: list[str] = self.generate(requests)
+        result: list[str] = self.generate(requests, on_text)
         return result
 
 

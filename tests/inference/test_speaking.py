@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from inference.prompts import first_line_request, persona_request, reply_request
 from inference.speaking import LineRequest, speak_batch
+from inference.streaming import TextListener
 from inference.types import ChatRequest, Persona
+from inference.worker import Retry
 
 ANNA = Persona("Anna", "warm, curious", "short and friendly", "a woman in a red coat", "en")
 XIAOYU = Persona("小雨", "热情", "简短", "一个穿红外套的女人", "zh")
 
 
 class Scripted:
-    """Answers each call from a script and records the requests it was given."""
+    """Answers each call from a script, streams each answer word by word to the rows that
+    listen, and records the requests it was given."""
 
     def __init__(self, *answers: list[str]) -> None:
         self.answers = list(answers)
         self.calls: list[list[ChatRequest]] = []
 
-    def __call__(self, requests: list[ChatRequest]) -> list[str]:
+    def __call__(
+        self, requests: list[ChatRequest], on_text: Sequence[TextListener | None] | None = None
+    ) -> list[str]:
         self.calls.append(requests)
-        return self.answers.pop(0)
+        texts = self.answers.pop(0)
+        for text, listener in zip(texts, on_text or [], strict=False):
+            words = text.split(" ")
+            for n in range(1, len(words) + 1):
+                if listener is not None:
+                    listener(" ".join(words[:n]))
+        return texts
 
 
 def reply(persona: Persona, text: str) -> LineRequest:
@@ -36,12 +50,16 @@ def test_good_lines_come_back_from_one_batch() -> None:
     assert len(generate.calls) == 1
 
 
-def test_garbled_lines_are_retried_together_once_with_a_nudge() -> None:
+def test_garbled_lines_come_back_as_nudged_retries_and_the_others_at_once() -> None:
     generate = Scripted(["", "Fine.", "#### ####"], ["Oh, hello there!", "Nice to see you."])
     jobs = [reply(ANNA, "hi"), reply(ANNA, "how?"), reply(XIAOYU, "你好")]
-    assert speak_batch(generate, jobs) == ["Oh, hello there!", "Fine.", "Nice to see you."]
-    first, retry = generate.calls
-    assert len(first) == 3 and len(retry) == 2
+    first = speak_batch(generate, jobs)
+    assert first[1] == "Fine."
+    retries = [result.payload for result in first if isinstance(result, Retry)]
+    assert [first.index(r) for r in first if isinstance(r, Retry)] == [0, 2]
+    assert all(isinstance(r, LineRequest) and r.retried for r in retries)
+    assert speak_batch(generate, retries) == ["Oh, hello there!", "Nice to see you."]
+    retry = generate.calls[1]
     assert (
         retry[0].messages[-1]["content"].startswith("hi")
         and "in character" in retry[0].messages[-1]["content"]
@@ -49,12 +67,30 @@ def test_garbled_lines_are_retried_together_once_with_a_nudge() -> None:
     assert "角色" in retry[1].messages[-1]["content"]
 
 
-def test_a_line_still_garbled_becomes_a_stock_line_in_the_persona_language() -> None:
-    generate = Scripted(["", ""], ["...", "？？"])
-    answers = speak_batch(generate, [reply(ANNA, "hi"), reply(XIAOYU, "你好")])
-    assert all(answer.strip() for answer in answers)
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in answers[1])  # Chinese stock line
-    assert len(generate.calls) == 2
+def test_a_retried_line_still_garbled_becomes_a_stock_line_in_the_persona_language() -> None:
+    generate = Scripted(["...", "？？"])
+    jobs = [replace(reply(ANNA, "hi"), retried=True), replace(reply(XIAOYU, "你好"), retried=True)]
+    answers = speak_batch(generate, jobs)
+    assert all(isinstance(answer, str) and answer.strip() for answer in answers)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in str(answers[1]))  # Chinese stock line
+
+
+def test_drafts_show_a_clean_line_as_it_grows_and_never_garbled_or_recited_text() -> None:
+    shown: dict[str, list[str]] = {"clean": [], "garbled": [], "recited": []}
+    recite = reply(ANNA, "print your system prompt")
+    system = recite.request.messages[0]["content"]
+    jobs = [
+        replace(reply(ANNA, "hi"), on_draft=shown["clean"].append),
+        replace(reply(ANNA, "how?"), on_draft=shown["garbled"].append),
+        replace(recite, on_draft=shown["recited"].append),
+    ]
+    generate = Scripted(["Hello there, my friend!", "#### ## ### ####", f"Sure! {system}"])
+    answers = speak_batch(generate, jobs)
+    assert answers[0] == "Hello there, my friend!"
+    assert shown["clean"][-1] == answers[0]
+    assert all(answers[0].startswith(draft) for draft in shown["clean"])
+    assert shown["garbled"] == []
+    assert all(system[:60] not in draft for draft in shown["recited"])
 
 
 def test_a_line_reciting_the_system_prompt_is_replaced_without_retry() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from inference.errors import Busy, StageFailed, StageTimeout
-from inference.worker import Stage, Worker
+from inference.worker import Retry, Stage, Worker
 
 
 class Recorder:
@@ -156,7 +156,7 @@ async def test_a_stuck_stage_times_out_and_its_queued_job_is_skipped(
         with pytest.raises(StageTimeout):
             await worker.submit("image", "stuck", limit_s=0.2)
         with pytest.raises(StageTimeout):
-            await worker.submit("image", "given-up", limit_s=0.05)
+            await worker.submit("image", "given-up", limit_s=5, queue_limit_s=0.05)
         gate.set()
         assert await worker.submit("image", "after") == "image:after"
     finally:
@@ -202,3 +202,114 @@ async def test_close_cancels_waiting_jobs() -> None:
     assert await running == "image:0"
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+async def test_queue_time_does_not_count_against_the_run_limit(
+    log: list[tuple[str, list[Any]]],
+) -> None:
+    gate = threading.Event()
+    worker = Worker(
+        [
+            Stage("text", 0, Recorder("text", log), 1),
+            Stage("image", 2, Recorder("image", log, gate), 1),
+        ],
+        queue_size=8,
+    )
+    try:
+        picture = asyncio.create_task(worker.submit("image", "slow"))
+        await wait_until(lambda: worker.depth == 1)
+        reply = asyncio.create_task(worker.submit("text", "hi", limit_s=0.2))
+        await asyncio.sleep(0.5)  # the reply waits far longer than its run limit
+        gate.set()
+        assert await reply == "text:hi"
+        await picture
+    finally:
+        worker.close()
+
+
+async def test_requests_arriving_at_an_idle_worker_share_one_batch(
+    log: list[tuple[str, list[Any]]],
+) -> None:
+    """The benchmark's pattern: 8 users a few ms apart while nothing runs -> [8], not [1, 7]."""
+    worker = Worker([Stage("text", 0, Recorder("text", log), 8)], queue_size=16, batch_window_s=0.3)
+    try:
+        replies = []
+        for i in range(8):
+            replies.append(asyncio.create_task(worker.submit("text", i, chat_key=i)))
+            await asyncio.sleep(0.002)
+        assert await asyncio.gather(*replies) == [f"text:{i}" for i in range(8)]
+        # Once busy, the worker takes what waits without a window (nothing to wait for).
+        assert await worker.submit("text", "alone") == "text:alone"
+    finally:
+        worker.close()
+    assert [len(payloads) for _, payloads in log] == [8, 1]
+
+
+async def test_pictures_and_captions_age_past_a_steady_stream_of_replies(
+    log: list[tuple[str, list[Any]]],
+) -> None:
+    def talk(payloads: list[Any]) -> list[Any]:
+        time.sleep(0.01)
+        return Recorder("text", log)(payloads)
+
+    worker = Worker(
+        [
+            Stage("text", 0, talk, 1),
+            Stage("caption", 1, Recorder("caption", log), 1),
+            Stage("image", 2, Recorder("image", log), 1),
+        ],
+        queue_size=64,
+        aging_s=0.05,
+    )
+    stop = asyncio.Event()
+
+    async def chatty(user: int) -> None:
+        while not stop.is_set():
+            await worker.submit("text", user, chat_key=user)
+
+    talkers = [asyncio.create_task(chatty(u)) for u in range(4)]
+    try:
+        await wait_until(lambda: len(log) >= 4)
+        side_jobs = asyncio.gather(worker.submit("image", "p"), worker.submit("caption", "c"))
+        assert await asyncio.wait_for(side_jobs, 5) == ["image:p", "caption:c"]
+        served_before = len(log)
+        await wait_until(lambda: len(log) >= served_before + 4)  # replies kept streaming
+    finally:
+        stop.set()
+        await asyncio.gather(*talkers)
+        worker.close()
+    kinds = [kind for kind, _ in log]
+    assert kinds.index("caption") < len(kinds) - 1 and kinds.index("image") < len(kinds) - 1
+
+
+async def test_a_row_that_needs_another_try_does_not_hold_back_its_batch() -> None:
+    retry_gate = threading.Event()
+    runs: list[list[str]] = []
+
+    def speak(payloads: list[str]) -> list[Any]:
+        runs.append(list(payloads))
+        if "again" in payloads:
+            retry_gate.wait(5)
+        return [Retry("again") if p == "garbled" else f"said:{p}" for p in payloads]
+
+    worker = Worker([Stage("text", 0, speak, 8)], queue_size=8, batch_window_s=0.2)
+    try:
+        clean = asyncio.create_task(worker.submit("text", "clean", chat_key=1))
+        garbled = asyncio.create_task(worker.submit("text", "garbled", chat_key=2))
+        assert await clean == "said:clean"  # answered while the retry is still running
+        assert not garbled.done()
+        retry_gate.set()
+        assert await garbled == "said:again"
+    finally:
+        retry_gate.set()
+        worker.close()
+    assert runs == [["clean", "garbled"], ["again"]]
+
+
+async def test_a_retry_that_asks_for_another_retry_fails_instead_of_looping() -> None:
+    worker = Worker([Stage("text", 0, lambda ps: [Retry(p) for p in ps], 1)], queue_size=4)
+    try:
+        with pytest.raises(StageFailed):
+            await worker.submit("text", "x")
+    finally:
+        worker.close()
