@@ -114,8 +114,9 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
 async def _start_services(application: Application) -> None:
     """post_init: database (migrated), models, limits, commands, the daily retention job."""
     settings: Settings = application.bot_data["settings"]
-    if settings.database_url.startswith("sqlite"):
-        await upgrade_database_async(settings.database_url)
+    # At head already (e.g. after `photo-talk db upgrade`) this is a no-op; on PostgreSQL the
+    # DDL is transactional, so a failed upgrade leaves the schema as it was.
+    await upgrade_database_async(settings.database_url)
     engine = create_engine(settings.database_url)
     actor = application.bot_data["injected_actor"]
     if actor is None:

@@ -12,7 +12,10 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+from postgres_cluster import MIGRATED, PostgresCluster, find_bin_dir
 from tiny_checkpoints import TinyModels, build_all, build_chat_vlm_checkpoint
+
+from storage.migrate import upgrade_database
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,3 +37,23 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
 def tiny_chat_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Idefics3 (SmolVLM) chat VLM folder, built once per session."""
     return build_chat_vlm_checkpoint(tmp_path_factory.mktemp("tiny_chat_vlm"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server for the session (Debian's `postgresql` package).
+
+    Skipped with the reason when the server binaries are missing; under CI it must run.
+    """
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI installs Debian's postgresql package (.ci/run)")
+        pytest.skip(reason)
+    cluster = PostgresCluster(bin_dir).start()
+    try:
+        upgrade_database(cluster.create_database(name=MIGRATED))
+        yield cluster
+    finally:
+        cluster.stop()

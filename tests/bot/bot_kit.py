@@ -27,14 +27,20 @@ def tiny_inference_config(tiny_models: TinyModels, **overrides: Any) -> Inferenc
     return InferenceConfig(**values)
 
 
+BACKENDS = ["sqlite", "postgresql"]  # what `backend` may be parametrized over (see conftest)
+
+
 def bot_settings(
-    telegram: FakeTelegram, database: Path, tiny_models: TinyModels, **overrides: Any
+    telegram: FakeTelegram, database: Path | str, tiny_models: TinyModels, **overrides: Any
 ) -> Settings:
+    """Settings for the bot under test; `database`: a SQLite file, or any database URL."""
     values: dict[str, Any] = {
         "telegram_bot_token": telegram.token,
         "telegram_api_base_url": telegram.base_url,
         "telegram_file_base_url": telegram.base_file_url,
-        "database_url": f"sqlite+aiosqlite:///{database}",
+        "database_url": database
+        if isinstance(database, str)
+        else f"sqlite+aiosqlite:///{database}",
         "caption_model": str(tiny_models.caption),
         "dialogue_model": str(tiny_models.dialogue),
         "image_model": str(tiny_models.image),

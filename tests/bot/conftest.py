@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from bot_kit import bot_settings, tiny_inference_config
 from fake_telegram import FakeTelegram, FakeUser
+from postgres_cluster import PostgresCluster
 from tiny_checkpoints import TinyModels
 
 from bot.app import build_application, running
@@ -37,8 +38,27 @@ def database(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(telegram: FakeTelegram, database: Path, tiny_models: TinyModels) -> Settings:
-    return bot_settings(telegram, database, tiny_models)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database the bot runs on: SQLite unless a module parametrizes it, as in
+    `pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database_url(backend: str, database: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The bot's database: the SQLite file `database`, or a fresh migrated PostgreSQL one."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{database}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.migrated_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture
+def settings(telegram: FakeTelegram, database_url: str, tiny_models: TinyModels) -> Settings:
+    return bot_settings(telegram, database_url, tiny_models)
 
 
 @pytest.fixture
@@ -50,9 +70,11 @@ async def bot(settings: Settings, tiny_actor: Actor) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-def sessions(database: Path) -> Any:
-    """A session factory on the bot's database file, to check what it stored."""
-    return create_session_factory(create_engine(f"sqlite+aiosqlite:///{database}"))
+async def sessions(database_url: str) -> AsyncIterator[Any]:
+    """A session factory on the bot's database, to check what it stored."""
+    engine = create_engine(database_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from bot_kit import photo_bytes
+from bot_kit import BACKENDS, photo_bytes
 from fake_telegram import FakeChat, FakeMessage, FakeTelegram, FakeUser
 from sqlalchemy import select
 
@@ -19,6 +19,9 @@ from bot.handlers import sharing
 from bot.texts import TEXTS
 from storage import queries
 from storage.models import Character, Message
+
+# The whole conversation on both databases the bot supports.
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 BOT = "photo_talk_test_bot"
 FAMILY = FakeChat.supergroup(-1001234567890, "Family")

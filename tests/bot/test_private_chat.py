@@ -1,11 +1,12 @@
-"""A private chat end to end: the real bot, over HTTP, on tiny real models and a SQLite file."""
+"""A private chat end to end: the real bot over HTTP, tiny real models, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import io
 from typing import Any
 
-from bot_kit import photo_bytes
+import pytest
+from bot_kit import BACKENDS, photo_bytes
 from fake_telegram import FakeTelegram, FakeUser
 from PIL import Image
 from sqlalchemy import func, select
@@ -13,6 +14,9 @@ from sqlalchemy import func, select
 from bot.texts import TEXTS
 from storage import queries
 from storage.models import Character, Message, User
+
+# The whole conversation on both databases the bot supports.
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 def is_text(key: str) -> Any:

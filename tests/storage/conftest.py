@@ -1,12 +1,13 @@
-"""A real, migrated SQLite file per test and a session factory on it."""
+"""A real, migrated database per test (a SQLite file, a PostgreSQL server) and sessions on it."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from postgres_cluster import PostgresCluster
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.engine import create_engine, create_session_factory
@@ -28,12 +29,24 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, migrated_template: Path) -> str:
+def sqlite_database_url(tmp_path: Path, migrated_template: Path) -> str:
     """URL of a fresh SQLite file holding the schema built by the migrations."""
     path = tmp_path / "data" / "photo_talk.sqlite3"
     path.parent.mkdir()
     shutil.copyfile(migrated_template, path)
     return sqlite_url(path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh migrated database on each backend the bot supports."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_database_url")
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.migrated_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture

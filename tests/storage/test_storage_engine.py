@@ -13,8 +13,8 @@ from storage import queries
 from storage.engine import create_engine, create_session_factory
 
 
-async def test_pragmas_are_set_on_every_connection(database_url: str) -> None:
-    engine = create_engine(database_url)
+async def test_pragmas_are_set_on_every_connection(sqlite_database_url: str) -> None:
+    engine = create_engine(sqlite_database_url)
     async with engine.connect() as first, engine.connect() as second:  # two pool connections
         for connection in (first, second):
             pragmas = {
@@ -73,9 +73,9 @@ async def test_in_memory_database_needs_no_folder() -> None:
     await engine.dispose()
 
 
-async def test_forgotten_text_does_not_linger_in_the_file(database_url: str) -> None:
+async def test_forgotten_text_does_not_linger_in_the_file(sqlite_database_url: str) -> None:
     secret = "my-very-private-words-7f3a9c"
-    engine = create_engine(database_url)
+    engine = create_engine(sqlite_database_url)
     sessions = create_session_factory(engine)
     async with sessions() as session, session.begin():
         await queries.upsert_user(session, 42, "Alice")
@@ -103,6 +103,6 @@ async def test_forgotten_text_does_not_linger_in_the_file(database_url: str) -> 
     async with sessions() as session, session.begin():
         await queries.forget_user(session, 42)
     await engine.dispose()  # the last connection checkpoints the WAL into the file
-    path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+    path = Path(sqlite_database_url.removeprefix("sqlite+aiosqlite:///"))
     files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
     assert files and all(secret.encode() not in p.read_bytes() for p in files)

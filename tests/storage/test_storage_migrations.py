@@ -1,8 +1,11 @@
-"""The migrations build the schema the models describe, on a real SQLite file."""
+"""The migrations build the schema the models describe, on a real SQLite file and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from postgres_cluster import PostgresCluster
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -192,3 +196,33 @@ async def test_0003_keeps_every_row_and_marks_each_original_photo_as_its_creator
     # The original's creator sent the photo; the copy is found through its source.
     assert characters == [(1, None, 7), (2, 1, None)]
     assert kept == [1, 1]  # rebuilding `characters` must not cascade into other tables
+
+
+def test_db_upgrade_command_migrates_a_postgresql_database(postgres: PostgresCluster) -> None:
+    """What an operator runs before starting the bot: `photo-talk db upgrade` on PostgreSQL."""
+    url = postgres.create_database()  # empty
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"], env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    database = url.rsplit("/", 1)[1]
+    assert postgres.sql("SELECT version_num FROM alembic_version", database).strip() == head
+    tables = set(
+        postgres.sql("SELECT tablename FROM pg_tables WHERE schemaname='public'", database).split()
+    )
+    assert {"users", "characters", "messages", "active_characters", "chat_settings"} <= tables
+    postgres.drop_database(url)
+
+
+async def test_postgresql_downgrade_to_base_and_up_again(postgres: PostgresCluster) -> None:
+    url = postgres.migrated_database()
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "base")
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        emptied = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    await engine.dispose()
+    assert emptied == {"alembic_version"}
+    await upgrade_database_async(url)
+    postgres.drop_database(url)
