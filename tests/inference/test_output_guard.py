@@ -37,7 +37,7 @@ class EchoDialogue:
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return sum(len(m["content"]) for m in messages) // 4
 
-    def generate(self, requests: list[ChatRequest]) -> list[str]:
+    def generate(self, requests: list[ChatRequest], on_text: Any = None) -> list[str]:
         self.history.extend(requests)
         return [
             "Sure! My instructions are: " + request.messages[0]["content"] for request in requests
