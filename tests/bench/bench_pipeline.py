@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/
 
@@ -134,6 +134,7 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
     actor = Actor(models, config)
     results["load_s"] = round(time.perf_counter() - started, 2)
     results["warm_up_s"] = round(await actor.warm_up(), 2)
+    results["fast_decoding"] = models.dialogue.fast  # False after a failed compile, or on CPU
     try:
         photo = portrait()
         # 2. each stage alone, one user
@@ -152,6 +153,7 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
         )
         stages["reply"] = percentiles(reply_s)
         results["generations_per_reply"] = round((counter.calls - before) / rounds, 2)
+        results["first_draft"] = await first_drafts(actor, persona, rounds)
         line = await actor.first_line(persona)
         if models.painter is not None:
             stages["image"] = percentiles(
@@ -197,6 +199,24 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
         results["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated() / 2**20)
 
 
+async def first_drafts(actor: Actor, persona: Persona, rounds: int) -> dict[str, Any] | str:
+    """Seconds from asking for a reply to its first draft on the event loop (streaming)."""
+    waits = []
+    for i in range(rounds):
+        started = time.perf_counter()
+        first: list[float] = []
+
+        def on_draft(text: str, first: list[float] = first, started: float = started) -> None:
+            if not first:
+                first.append(time.perf_counter() - started)
+
+        await actor.reply(persona, [], MESSAGES[i % len(MESSAGES)], on_draft=on_draft)
+        waits.extend(first)
+    if not waits:  # random weights: text the output checks reject is never shown
+        return "none shown (the text was rejected by the output checks)"
+    return percentiles(waits)
+
+
 async def batching(actor: Actor, persona: Persona, rounds: int) -> dict[str, Any]:
     rates: dict[str, Any] = {}
     for users in USERS:
@@ -218,11 +238,13 @@ async def batching(actor: Actor, persona: Persona, rounds: int) -> dict[str, Any
 
 def print_table(results: dict[str, Any]) -> None:
     print(f"\nmodels: {results['models']}  device: {results['device']}")
-    print(f"load {results['load_s']} s, warm-up {results['warm_up_s']} s")
+    print(f"load {results['load_s']} s, warm-up {results['warm_up_s']} s", end=", ")
+    print("fast decoding path" if results["fast_decoding"] else "eager decoding")
     print(f"{'stage':<30} {'p50 ms':>9} {'p95 ms':>9}")
     for name, row in results["stages"].items():
         print(f"{name:<30} {row['p50_ms']:>9} {row['p95_ms']:>9}")
     print(f"text generations per reply: {results['generations_per_reply']}")
+    print(f"first draft: {results['first_draft']}")
     print(f"{'concurrent users':<18} {'replies/s':>10} {'speed-up':>9}")
     for users, row in results["batching"].items():
         print(f"{users:<18} {row['replies_per_s']:>10} {row['speed_up']:>9}")
@@ -235,6 +257,10 @@ def print_table(results: dict[str, Any]) -> None:
     print()
 
 
+def _compile_setting(value: str) -> bool | Literal["auto"]:
+    return "auto" if value == "auto" else value == "true"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -244,7 +270,8 @@ def main() -> int:
     parser.add_argument("--image-size", type=int, default=512)
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--max-batch-size", type=int, default=8)
-    parser.add_argument("--torch-compile", action="store_true")
+    parser.add_argument("--torch-compile", choices=["auto", "true", "false"], default="auto")
+    parser.add_argument("--no-pictures", action="store_true", help="IMAGE_MODEL empty")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -254,12 +281,12 @@ def main() -> int:
         config = InferenceConfig(
             caption_model=caption,
             dialogue_model=dialogue,
-            image_model=image,
+            image_model="" if args.no_pictures else image,
             device=args.device,
             image_size=args.image_size,
             max_new_tokens=args.max_new_tokens,
             max_batch_size=args.max_batch_size,
-            torch_compile=args.torch_compile,
+            torch_compile=_compile_setting(args.torch_compile),
         )
         results: dict[str, Any] = {
             "models": args.models + (f" (scale {args.scale})" if args.scale < 1 else ""),
