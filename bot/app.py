@@ -28,7 +28,16 @@ from telegram.ext import (
 )
 
 from bot.chat_queues import ChatQueues
-from bot.handlers import arrivals, commands, groups, media, photos, sharing, text_messages
+from bot.handlers import (
+    arrivals,
+    commands,
+    groups,
+    media,
+    photos,
+    sharing,
+    text_messages,
+    voice,
+)
 from bot.handlers.common import Place, user_language
 from bot.limits import UserLimits
 from bot.sending import RetryingRateLimiter, send_text
@@ -52,9 +61,12 @@ PRIVATE_COMMANDS = [
     "image",
     "share",
     "lang",
+    "voice",
     "forget",
 ]
-GROUP_COMMANDS = ["talk", "help", "characters", "reset", "image", "share", "lang", "forget"]
+GROUP_COMMANDS = [
+    "talk", "help", "characters", "reset", "image", "share", "lang", "voice", "forget",
+]  # fmt: skip
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -93,12 +105,16 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
     application.add_handler(CommandHandler("reset", commands.reset_command))
     application.add_handler(CommandHandler("image", commands.image_command))
     application.add_handler(CommandHandler("share", sharing.share_command))
+    application.add_handler(CommandHandler("voice", voice.voice_command))
     application.add_handler(CommandHandler("forget", commands.forget_command))
     application.add_handler(CommandHandler("talk", photos.talk_command))
     application.add_handler(CommandHandler("stats", commands.stats_command))
     application.add_handler(CallbackQueryHandler(commands.on_button))
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, photos.on_photo))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_messages.on_text))
+    application.add_handler(
+        MessageHandler(filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, voice.on_voice_note)
+    )
     application.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, commands.help_command)
     )

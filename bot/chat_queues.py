@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from inference.types import Language
+
 log = logging.getLogger(__name__)
 
 
@@ -21,6 +23,8 @@ class Arrival:
     context: ContextTypes.DEFAULT_TYPE
     said: str
     photo: Message | None = None
+    spoken: bool = False  # `said` is the transcript of a voice note
+    heard: Language | None = None  # the language the voice note was in
 
     @property
     def message(self) -> Message:

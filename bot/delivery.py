@@ -12,12 +12,13 @@ from telegram.error import TelegramError
 
 from bot.conversation import persona_of
 from bot.failures import failure_key
-from bot.sending import StatusMessage, action_while_slow, send_picture, send_text
+from bot.sending import StatusMessage, action_while_slow, send_picture, send_text, send_voice
 from bot.services import Services
 from bot.texts import Lang, text
 from inference.errors import InferenceError
+from inference.types import Speech
 from storage import queries
-from storage.records import CharacterRecord
+from storage.records import CharacterRecord, ChatSettingsRecord
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +99,59 @@ async def draw_picture(
         await status.fail(message)
     except TelegramError:
         log.exception("could not send the talking picture of character %d", character.id)
+
+
+def voice_is_on(chosen: ChatSettingsRecord, *, group: bool) -> bool:
+    """/voice as the chat chose it; never chosen: on in private chats, off in groups."""
+    return chosen.voice if chosen.voice is not None else not group
+
+
+async def speak_line(
+    svc: Services, bot: Bot, character: CharacterRecord, line: SpokenLine, *, group: bool
+) -> Speech | None:
+    """After the text line: the character says it, as a voice message replying to the line.
+
+    Returns the Speech it sent (the talking video reuses it), or None when the chat has voice
+    off, there is no speech model, or it failed (the text is already there: nothing is lost).
+    """
+    if not svc.actor.can_speak or not any(ch.isalnum() for ch in line.text):
+        return None
+    async with svc.sessions() as session:
+        chosen = await queries.get_chat_settings(session, character.chat_id)
+    if not voice_is_on(chosen, group=group):
+        return None
+    voice = character.voice
+    if voice is None:  # chosen once, from what the caption model saw, then kept
+        voice = svc.actor.voice_for(character.description, persona_of(character).language)
+        async with svc.sessions() as session, session.begin():
+            await queries.set_character_voice(session, character.id, voice)
+    try:
+        async with action_while_slow(bot, character.chat_id, ChatAction.RECORD_VOICE, after_s=0):
+            speech = await svc.actor.speak(line.text, voice, chat_key=character.chat_id)
+        await send_voice(
+            bot, character.chat_id, speech.ogg_opus, duration_s=speech.duration_s,
+            reply_to=line.message_id,
+        )  # fmt: skip
+    except InferenceError as exc:
+        log.warning("character %d's voice failed: %s", character.id, exc)
+        return None
+    except TelegramError:
+        log.exception("could not send character %d's voice", character.id)
+        return None
+    return speech
+
+
+async def voice_then_picture(
+    svc: Services,
+    bot: Bot,
+    character: CharacterRecord,
+    image: Image.Image,
+    line: SpokenLine,
+    *,
+    lang: Lang,
+    group: bool,
+    status: StatusMessage | None = None,
+) -> None:
+    """After a first line: its voice, then the talking picture, each sent when ready."""
+    await speak_line(svc, bot, character, line, group=group)
+    await draw_picture(svc, bot, character, image, line, lang=lang, status=status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -100,6 +101,18 @@ async def send_picture(
         chat_id,
         jpeg,
         caption=fit_caption(caption) if caption else None,
+        reply_parameters=_reply(reply_to),
+    )
+
+
+async def send_voice(
+    bot: Bot, chat_id: int, ogg_opus: bytes, *, duration_s: float, reply_to: int | None
+) -> Message:
+    """Send OGG/Opus bytes as a voice message (with its duration) replying to `reply_to`."""
+    return await bot.send_voice(
+        chat_id,
+        ogg_opus,
+        duration=max(1, math.ceil(duration_s)),
         reply_parameters=_reply(reply_to),
     )
 

@@ -13,6 +13,8 @@ from inference.config import InferenceConfig
 DEFAULT_CAPTION_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 DEFAULT_DIALOGUE_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
+DEFAULT_TTS_MODEL = "suno/bark-small"
+DEFAULT_ASR_MODEL = "openai/whisper-large-v3-turbo"
 
 IdSet = Annotated[frozenset[int], NoDecode]
 
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
     caption_model: str = DEFAULT_CAPTION_MODEL
     dialogue_model: str = DEFAULT_DIALOGUE_MODEL
     image_model: str = DEFAULT_IMAGE_MODEL
+    tts_model: str = DEFAULT_TTS_MODEL  # empty: characters only write
+    asr_model: str = DEFAULT_ASR_MODEL  # empty: voice notes get "please write"
+    max_voice_seconds: int = Field(default=120, ge=1, le=3600)
     inference_device: str = "auto"
     image_steps: int = Field(default=2, ge=1, le=50)
     image_strength: float = Field(default=0.5, gt=0.0, le=1.0)
@@ -89,4 +94,7 @@ class Settings(BaseSettings):
             queue_size=self.queue_size,
             max_batch_size=self.max_batch_size,
             torch_compile=self.torch_compile,
+            tts_model=self.tts_model.strip(),
+            asr_model=self.asr_model.strip(),
+            max_voice_seconds=float(self.max_voice_seconds),
         )

@@ -30,6 +30,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "/image – draw the character saying their last line again\n"
             "/share – a link that opens this character for someone else\n"
             "/lang – 中文 / English\n"
+            "/voice on|off – voice messages on or off\n"
             "/forget – delete everything stored about you\n\n"
             "In a group: send a photo with /talk in the caption (or reply /talk to a photo); "
             "reply to the character's messages to talk to it."
@@ -42,6 +43,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
             "/image – 重新画出角色说最后一句话的样子\n"
             "/share – 生成链接，让别人也能和这个角色聊天\n"
             "/lang – 中文 / English\n"
+            "/voice on|off – 开启或关闭语音消息\n"
             "/forget – 删除关于你的所有数据\n\n"
             "在群里：发照片时在说明里写 /talk（或用 /talk 回复一张照片）；"
             "回复角色的消息就能和 TA 说话。"
@@ -84,6 +86,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "cmd_lang": {"en": "中文 / English", "zh": "中文 / English"},
     "cmd_forget": {"en": "Delete everything stored about you", "zh": "删除关于你的所有数据"},
+    "cmd_voice": {"en": "Voice messages on or off", "zh": "开启或关闭语音消息"},
     "lang_set": {"en": "I will speak English with you.", "zh": "好的，我会和你说中文。"},
     "new_photo": {
         "en": "Send me a new photo of a person and they will start talking.",
@@ -218,8 +221,50 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "贴纸很可爱！不过我只能让照片说话——发一张照片给我吧。",
     },
     "voice": {
-        "en": "I can't listen to voice messages yet — please write instead.",
-        "zh": "我还听不了语音消息——请打字告诉我吧。",
+        "en": "I can't listen to voice messages here — please write instead.",
+        "zh": "我在这里听不了语音消息——请打字告诉我吧。",
+    },
+    "voice_on": {
+        "en": "🔊 Voice on: characters in this chat will also speak their lines.",
+        "zh": "🔊 语音已开启：这个聊天里的角色也会把话说出来。",
+    },
+    "voice_off": {
+        "en": "🔇 Voice off: characters in this chat will only write.",
+        "zh": "🔇 语音已关闭：这个聊天里的角色只会打字。",
+    },
+    "voice_usage": {
+        "en": "Voice is {state} in this chat. Use /voice on or /voice off.",
+        "zh": "这个聊天的语音目前{state}。用 /voice on 或 /voice off 切换。",
+    },
+    "voice_state_on": {"en": "on", "zh": "已开启"},
+    "voice_state_off": {"en": "off", "zh": "已关闭"},
+    "voice_admins_only": {
+        "en": "Only the group's admins can turn voice on or off here.",
+        "zh": "只有群管理员才能在这里开启或关闭语音。",
+    },
+    "voice_unavailable": {
+        "en": "Voice messages are switched off on this bot — characters only write.",
+        "zh": "这个机器人没有开启语音功能——角色只会打字。",
+    },
+    "voice_too_long": {
+        "en": "That recording is longer than {seconds} seconds — please send a shorter one.",
+        "zh": "这段录音超过了 {seconds} 秒——请发一段短一点的。",
+    },
+    "voice_too_big": {
+        "en": "That file is too big for me to download — please send a shorter recording.",
+        "zh": "这个文件太大了，我下载不了——请发一段短一点的录音。",
+    },
+    "voice_unreadable": {
+        "en": "I couldn't play that recording. Please record a voice message and try again.",
+        "zh": "这段录音我打不开。请录一条语音消息再试一次。",
+    },
+    "voice_unheard": {
+        "en": "I couldn't hear that — try again?",
+        "zh": "我没听清——再说一次好吗？",
+    },
+    "voice_download_failed": {
+        "en": "I couldn't download that recording from Telegram. Please send it again.",
+        "zh": "我没能从 Telegram 下载这段录音。请再发一次。",
     },
     "empty_text": {
         "en": "That message looks empty — write something to your character.",
@@ -271,6 +316,9 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "输入文字和 TA 聊天（Ctrl-D 或 /quit 退出）。这是 AI 角色扮演，不是真实的人。",
     },
     "cli_bye": {"en": "Goodbye!", "zh": "再见！"},
+    "cli_voice_saved": {"en": "Voice saved to {path}", "zh": "语音已保存到 {path}"},
+    "cli_heard": {"en": "You said: {text}", "zh": "你说：{text}"},
+    "cli_no_audio": {"en": "No such audio file: {path}", "zh": "找不到音频文件：{path}"},
     "cli_no_photo": {"en": "No such file: {path}", "zh": "找不到文件：{path}"},
 }
 

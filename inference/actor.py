@@ -12,10 +12,13 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import numpy as np
 from PIL import Image, ImageDraw
 
+from inference.audio import decode_audio, is_silent
 from inference.bubble import draw_speech_bubble
 from inference.config import InferenceConfig
+from inference.errors import StageFailed, Unheard
 from inference.fast_decoding import batch_buckets_up_to
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
@@ -27,14 +30,18 @@ from inference.prompts import (
     reply_request,
 )
 from inference.speaking import LineRequest, speak_batch
+from inference.speech import SpeechRequest
+from inference.transcriber import SAMPLE_RATE, Transcript
 from inference.types import (
     ChatRequest,
     DraftCallback,
     Language,
     Persona,
+    Speech,
     TalkingPicture,
     Turn,
 )
+from inference.voices import choose_voice
 from inference.worker import Retry, Stage, Worker
 
 log = logging.getLogger(__name__)
@@ -58,9 +65,12 @@ class Actor:
         self._worker = Worker(
             [
                 Stage("warm-up", -1, _run_each, 1),
-                Stage("text", 0, self._speak_batch, config.max_batch_size),
-                Stage("caption", 1, models.captioner.describe, config.max_batch_size),
-                Stage("image", 2, self._draw_batch, 1),
+                # A transcript gates a reply; a voice comes after its text line, pictures last.
+                Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
+                Stage("text", 1, self._speak_batch, config.max_batch_size),
+                Stage("caption", 2, models.captioner.describe, config.max_batch_size),
+                Stage("speech", 3, self._voice_batch, config.max_batch_size),
+                Stage("image", 4, self._draw_batch, 1),
             ],
             queue_size=config.queue_size,
             on_failure=_free_memory,
@@ -76,8 +86,19 @@ class Actor:
     def queue_depth(self) -> int:
         return self._worker.depth
 
+    @property
+    def can_speak(self) -> bool:
+        """Whether characters get a voice (TTS_MODEL is set)."""
+        return self._models.speech is not None
+
+    @property
+    def can_listen(self) -> bool:
+        """Whether voice notes are transcribed (ASR_MODEL is set)."""
+        return self._models.transcriber is not None
+
     def latencies(self, kind: str) -> list[float]:
-        """Recent seconds from queueing to result for 'text', 'caption' or 'image' jobs."""
+        """Recent seconds from queueing to result for 'transcribe', 'text', 'caption', 'speech'
+        or 'image' jobs."""
         return self._worker.latencies(kind)
 
     async def decode(self, data: bytes) -> Image.Image:
@@ -149,6 +170,33 @@ class Actor:
         picture: TalkingPicture = await self._submit("image", drawing, chat_key)
         return picture
 
+    def voice_for(self, description: str, language: Language) -> str:
+        """The voice a new character gets (kept with it, so it always sounds the same)."""
+        speech = self._models.speech
+        return choose_voice(description, language, speech.voices if speech else [])
+
+    async def speak(self, line: str, voice: str, *, chat_key: Hashable = 0) -> Speech:
+        """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video)."""
+        if self._models.speech is None:
+            raise StageFailed("no speech model (TTS_MODEL is empty)")
+        speech: Speech = await self._submit("speech", SpeechRequest(line, voice), chat_key)
+        return speech
+
+    async def transcribe(self, data: bytes, *, chat_key: Hashable = 0) -> Transcript:
+        """What the user said in a voice note, audio file or video note.
+
+        Raises `BadAudio` (unreadable or too long) or `Unheard` (silence, no words)."""
+        if self._models.transcriber is None:
+            raise StageFailed("no recognition model (ASR_MODEL is empty)")
+        limit = self._config.max_voice_seconds
+        samples = await asyncio.to_thread(decode_audio, data, SAMPLE_RATE, limit)
+        if is_silent(samples, SAMPLE_RATE):
+            raise Unheard("silence")
+        transcript: Transcript = await self._submit("transcribe", samples, chat_key)
+        if not any(ch.isalpha() for ch in transcript.text):
+            raise Unheard("no words")
+        return transcript
+
     async def warm_up(self) -> float:
         """One small caption, line and picture through the worker, so the first user pays for
         no compilation or cuDNN autotuning (on the fast path: every batch size the worker
@@ -168,6 +216,10 @@ class Actor:
         if self._models.painter is not None:
             drawing = _Drawing(photo, description, line or "Hello!")
             await self._submit("image", drawing, _WARM_UP_CHAT)
+        if self._models.speech is not None:
+            await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
+        if self._models.transcriber is not None:
+            await self._submit("transcribe", np.zeros(SAMPLE_RATE, np.float32), _WARM_UP_CHAT)
         return time.perf_counter() - started
 
     def close(self) -> None:
@@ -198,6 +250,14 @@ class Actor:
 
     def _speak_batch(self, jobs: list[ChatRequest | LineRequest]) -> list[str | Retry]:
         return speak_batch(self._models.dialogue.generate, jobs)
+
+    def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
+        assert self._models.speech is not None
+        return self._models.speech.speak_batch(requests)
+
+    def _transcribe_batch(self, waves: list[np.ndarray]) -> list[Transcript]:
+        assert self._models.transcriber is not None
+        return self._models.transcriber.transcribe_batch(waves)
 
     def _draw_batch(self, drawings: list[_Drawing]) -> list[TalkingPicture]:
         return [self._draw(drawing) for drawing in drawings]

@@ -24,3 +24,6 @@ class InferenceConfig:
     torch_compile: bool | Literal["auto"] = "auto"  # auto: the fast decoding path on CUDA
     batch_window_ms: float = 10.0  # requests reaching an idle worker wait this long for others
     seed: int = 0
+    tts_model: str = ""  # empty: characters do not speak
+    asr_model: str = ""  # empty: voice notes are not transcribed
+    max_voice_seconds: float = 120.0

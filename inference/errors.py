@@ -27,3 +27,15 @@ class StageFailed(InferenceError):
 
 class StageTimeout(StageFailed):
     """A model stage took longer than its time limit."""
+
+
+class BadAudio(InferenceError):
+    """The bytes are not audio we can read (not audio, truncated, corrupt, no sound stream)."""
+
+
+class AudioTooLong(BadAudio):
+    """The audio lasts longer than MAX_VOICE_SECONDS."""
+
+
+class Unheard(InferenceError):
+    """The audio holds nothing we could understand (silence, noise, no words)."""

@@ -12,17 +12,22 @@ from inference.config import InferenceConfig
 from inference.device import default_dtype, resolve_device
 from inference.dialogue import DialogueModel
 from inference.painter import TalkingPainter
+from inference.speech import SpeechModel
+from inference.transcriber import Transcriber
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Models:
-    """The loaded stages; `painter` is None when IMAGE_MODEL is empty (bubble on the photo)."""
+    """The loaded stages; `painter` is None when IMAGE_MODEL is empty (bubble on the photo),
+    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty."""
 
     captioner: Captioner
     dialogue: DialogueModel
     painter: TalkingPainter | None
+    speech: SpeechModel | None = None
+    transcriber: Transcriber | None = None
 
 
 def load_models(config: InferenceConfig) -> Models:
@@ -48,7 +53,9 @@ def load_models(config: InferenceConfig) -> Models:
             steps=config.image_steps,
             strength=config.image_strength,
         )
-    models = Models(captioner=captioner, dialogue=dialogue, painter=painter)
+    speech = SpeechModel.load(config.tts_model, device, dtype) if config.tts_model else None
+    transcriber = Transcriber.load(config.asr_model, device, dtype) if config.asr_model else None
+    models = Models(captioner, dialogue, painter, speech, transcriber)
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
     elif config.torch_compile and device.type == "cuda":  # True or "auto"

@@ -14,6 +14,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from postgres_cluster import MIGRATED, PostgresCluster, find_bin_dir
 from tiny_checkpoints import TinyModels, build_all, build_chat_vlm_checkpoint
+from tiny_voice_checkpoints import TinyVoiceModels, build_voice_models
 
 from storage.migrate import upgrade_database
 
@@ -57,3 +58,9 @@ def postgres() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_voice_models(tmp_path_factory: pytest.TempPathFactory) -> TinyVoiceModels:
+    """Tiny random Bark (speech) and Whisper (recognition) folders, built once per session."""
+    return build_voice_models(tmp_path_factory.mktemp("tiny_voice_models"))

@@ -50,6 +50,8 @@ def _env(tiny_models: TinyModels) -> dict[str, str]:
         CAPTION_MODEL=str(tiny_models.caption),
         DIALOGUE_MODEL=str(tiny_models.dialogue),
         IMAGE_MODEL=str(tiny_models.image),
+        TTS_MODEL="",
+        ASR_MODEL="",
         INFERENCE_DEVICE="cpu",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import statistics
 
-from telegram import Bot, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
 from bot.delivery import SpokenLine, draw_picture, say
 from bot.downloads import load_photo
 from bot.failures import failure_key
-from bot.handlers.common import Place, character_for_command, sender, user_language
+from bot.handlers.common import (
+    Place,
+    character_for_command,
+    is_group_admin,
+    sender,
+    user_language,
+)
 from bot.handlers.sharing import open_shared
 from bot.services import services
 from bot.texts import text
@@ -105,21 +111,12 @@ async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if character is None:
         return
     allowed = not place.group or character.owner_id == place.user_id
-    if not allowed and not await _is_group_admin(context.bot, message, place):
+    if not allowed and not await is_group_admin(context.bot, message, place):
         await message.reply_text(text("reset_not_allowed", lang))
         return
     async with svc.sessions() as session, session.begin():
         await queries.clear_history(session, character.id)
     await message.reply_text(text("reset_done", lang, name=character.persona_name))
-
-
-async def _is_group_admin(bot: Bot, message: Message, place: Place) -> bool:
-    """Whether the sender administers the group; only admins can post as the group itself."""
-    if message.sender_chat is not None:
-        # Anonymous admins and channels have no membership to ask getChatMember about.
-        return message.sender_chat.id == place.chat_id
-    member = await bot.get_chat_member(place.chat_id, place.user_id)
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

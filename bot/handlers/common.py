@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Chat, Message, Update, User
+from telegram import Bot, Chat, ChatMember, Message, Update, User
 from telegram.ext import ContextTypes
 
 from bot.conversation import active_key
@@ -117,3 +117,12 @@ async def character_for_command(
     if character is None:
         await message.reply_text(text("no_character", lang))
     return character
+
+
+async def is_group_admin(bot: Bot, message: Message, place: Place) -> bool:
+    """Whether the sender administers the group; only admins can post as the group itself."""
+    if message.sender_chat is not None:
+        # Anonymous admins and channels have no membership to ask getChatMember about.
+        return message.sender_chat.id == place.chat_id
+    member = await bot.get_chat_member(place.chat_id, place.user_id)
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import Arrival
-from bot.delivery import draw_picture, say
+from bot.delivery import say, voice_then_picture
 from bot.downloads import download
 from bot.failures import failure_key
 from bot.handlers.common import Place, display_name, user_language
@@ -187,9 +187,11 @@ async def _meet(
         await status.fail(text(failure_key(exc), lang))
         return
     spoken = await say(svc, bot, character, line, reply_to=message.message_id)
-    # The picture takes longest: draw it in the background so this chat can already talk.
+    # Voice and picture take longest: make them in the background so this chat can talk.
     context.application.create_task(
-        draw_picture(svc, bot, character, image, spoken, lang=lang, status=status),
+        voice_then_picture(
+            svc, bot, character, image, spoken, lang=lang, group=place.group, status=status
+        ),
         update=None,
         name=f"picture-{character.id}",
     )

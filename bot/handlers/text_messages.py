@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat_queues import Arrival
 from bot.conversation import persona_of, turns_of
-from bot.delivery import say
+from bot.delivery import say, speak_line
 from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
@@ -100,6 +100,7 @@ async def answer(run: list[Arrival]) -> None:
                         role="user",
                         text=arrival.said,
                         telegram_message_id=arrival.message.message_id,
+                        spoken=arrival.spoken,
                     )
                     for arrival in run
                 ]
@@ -119,7 +120,7 @@ async def answer(run: list[Arrival]) -> None:
                     turns_of(history, group=place.group),
                     said,
                     speaker=name if place.group else None,
-                    language=chosen,
+                    language=chosen or last.heard,
                     chat_key=place.chat_id,
                 )
         except Exception as exc:
@@ -132,4 +133,5 @@ async def answer(run: list[Arrival]) -> None:
             key = failure_key(exc) if isinstance(exc, InferenceError) else "try_again"
             await last.message.reply_text(text(key, lang))
             return
-    await say(svc, bot, character, line, reply_to=last.message.message_id)
+    spoken_line = await say(svc, bot, character, line, reply_to=last.message.message_id)
+    await speak_line(svc, bot, character, spoken_line, group=place.group)

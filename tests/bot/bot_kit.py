@@ -47,6 +47,8 @@ def bot_settings(
         "inference_device": "cpu",
         "image_size": 64,
         "max_new_tokens": 24,
+        "tts_model": "",  # the voice tests lend the bot an actor that speaks and listens
+        "asr_model": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -53,6 +53,8 @@ async def test_signals_stop_the_process_cleanly_and_a_restart_keeps_all_history(
         "CAPTION_MODEL": str(tiny_models.caption),
         "DIALOGUE_MODEL": str(tiny_models.dialogue),
         "IMAGE_MODEL": "",
+        "TTS_MODEL": "",
+        "ASR_MODEL": "",
         "INFERENCE_DEVICE": "cpu",
         "MAX_NEW_TOKENS": "24",
         "HF_HUB_OFFLINE": "1",

@@ -128,11 +128,49 @@ class UserActions:
         return self._post(user, chat, {"sticker": sticker}, file=stored)
 
     def send_voice(
-        self, user: FakeUser, chat: FakeChat | None, data: bytes = b"OggS", duration: int = 2
+        self,
+        user: FakeUser,
+        chat: FakeChat | None,
+        data: bytes = b"OggS",
+        duration: int = 2,
+        reply_to: FakeMessage | None = None,
+        *,
+        file_size: int | None = None,
     ) -> FakeMessage:
-        stored = self.world.store_file(data, "voice", ".oga")
+        """A voice note; getFile serves ``data``. ``duration`` and ``file_size`` are what the
+        update declares (they may lie, as a client's may)."""
+        stored = self.world.store_file(data, "voice", ".oga", file_size=file_size)
         voice = stored.to_json(duration=duration, mime_type="audio/ogg")
-        return self._post(user, chat, {"voice": voice}, file=stored)
+        return self._post(user, chat, {"voice": voice}, reply_to=reply_to, file=stored)
+
+    def send_audio(
+        self,
+        user: FakeUser,
+        chat: FakeChat | None,
+        data: bytes,
+        duration: int,
+        file_name: str = "recording.m4a",
+        mime_type: str = "audio/mp4",
+        reply_to: FakeMessage | None = None,
+    ) -> FakeMessage:
+        """An audio file (MP3, M4A) sent with the music/audio picker."""
+        stored = self.world.store_file(data, "music", "." + file_name.rpartition(".")[2])
+        audio = stored.to_json(duration=duration, file_name=file_name, mime_type=mime_type)
+        return self._post(user, chat, {"audio": audio}, reply_to=reply_to, file=stored)
+
+    def send_video_note(
+        self,
+        user: FakeUser,
+        chat: FakeChat | None,
+        data: bytes,
+        duration: int,
+        length: int = 240,
+        reply_to: FakeMessage | None = None,
+    ) -> FakeMessage:
+        """A round video note (MP4: H.264 video and AAC audio)."""
+        stored = self.world.store_file(data, "video_notes", ".mp4")
+        note = stored.to_json(duration=duration, length=length)
+        return self._post(user, chat, {"video_note": note}, reply_to=reply_to, file=stored)
 
     def send_video(
         self,

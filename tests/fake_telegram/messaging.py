@@ -6,6 +6,7 @@ or the ``FakeMessage`` it created (its JSON becomes the result).
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -143,6 +144,39 @@ async def send_document(world: World, params: Params) -> Any:
     return _send(world, params, {"document": stored.to_json(**meta), **caption}, stored)
 
 
+def _probe_voice(data: bytes) -> float:
+    """Telegram plays a voice message only from OGG with an Opus stream; its length in s."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            streams = container.streams.audio
+            if container.format.name != "ogg" or not streams:
+                raise ApiError(400, "Bad Request: VOICE_MESSAGE_INVALID (not an OGG audio file)")
+            if streams[0].codec_context.name != "opus":
+                raise ApiError(400, "Bad Request: VOICE_MESSAGE_INVALID (not Opus)")
+            samples = sum(frame.samples for frame in container.decode(streams[0]))
+            return samples / (streams[0].codec_context.sample_rate or 48000)
+    except av.FFmpegError:
+        raise ApiError(400, "Bad Request: VOICE_MESSAGE_INVALID (unreadable)") from None
+
+
+async def send_voice(world: World, params: Params) -> Any:
+    caption = _text(params, "caption", MAX_CAPTION, "message caption is too long")
+    voice = params["voice"]
+    if isinstance(voice, UploadedFile):
+        seconds = _probe_voice(voice.data)
+        stored = world.store_file(voice.data, "voice", ".oga")
+    elif voice in world.files:
+        stored = world.files[voice]
+        seconds = _probe_voice(stored.data)
+    else:
+        raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+    duration = params.get("duration") or max(1, round(seconds))
+    body = {"voice": stored.to_json(duration=duration, mime_type="audio/ogg"), **caption}
+    return _send(world, params, body, stored)
+
+
 async def edit_message_text(world: World, params: Params) -> Any:
     message = _own_message(world, params, "edit")
     if not message.from_bot:
@@ -191,6 +225,7 @@ MESSAGE_HANDLERS: dict[str, Handler] = {
     "sendMessage": send_message,
     "sendPhoto": send_photo,
     "sendDocument": send_document,
+    "sendVoice": send_voice,
     "editMessageText": edit_message_text,
     "editMessageReplyMarkup": edit_message_reply_markup,
     "deleteMessage": delete_message,

@@ -1,0 +1,123 @@
+"""Voice both ways: /voice on|off, and voice notes, audio files and video notes from users."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.chat_queues import Arrival
+from bot.delivery import voice_is_on
+from bot.downloads import download
+from bot.failures import failure_key
+from bot.handlers.common import Place, is_group_admin, is_reply_to_bot, user_language
+from bot.sending import action_while_slow
+from bot.services import services
+from bot.texts import text
+from inference.errors import AudioTooLong, BadAudio, InferenceError, Unheard
+from storage import queries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The file to download for a voice note, audio file or video note, as Telegram declares it."""
+
+    file_id: str
+    file_size: int | None
+    duration_s: int
+
+
+def recording_of(message: Message) -> Recording | None:
+    """The voice note, audio file or round video note a message carries, if any."""
+    media = message.voice or message.audio or message.video_note
+    if media is None:
+        return None
+    with warnings.catch_warnings():  # PTB 22 warns that `duration` will become a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        duration = media.duration
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
+    return Recording(media.file_id, media.file_size, math.ceil(seconds))
+
+
+async def voice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/voice on|off: whether characters in this chat also speak (group admins decide)."""
+    message = update.effective_message
+    assert message is not None
+    svc, place = services(context), Place.of(update)
+    lang = await user_language(update, context)
+    if not svc.actor.can_speak:
+        await message.reply_text(text("voice_unavailable", lang))
+        return
+    choice = (context.args or [""])[0].lower()
+    if choice not in ("on", "off"):
+        async with svc.sessions() as session:
+            chosen = await queries.get_chat_settings(session, place.chat_id)
+        state = text(
+            "voice_state_on" if voice_is_on(chosen, group=place.group) else "voice_state_off", lang
+        )
+        await message.reply_text(text("voice_usage", lang, state=state))
+        return
+    if place.group and not await is_group_admin(context.bot, message, place):
+        await message.reply_text(text("voice_admins_only", lang))
+        return
+    async with svc.sessions() as session, session.begin():
+        await queries.set_chat_voice(session, place.chat_id, choice == "on")
+    await message.reply_text(text(f"voice_{choice}", lang))
+
+
+async def on_voice_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A voice note, audio file or video note: what was said is answered like text."""
+    message = update.effective_message
+    assert message is not None
+    svc, bot, place = services(context), context.bot, Place.of(update)
+    if place.group and not is_reply_to_bot(message, bot.id):
+        return  # in groups we only listen to what answers a character
+    lang = await user_language(update, context)
+    recording = recording_of(message)
+    assert recording is not None
+    if not svc.actor.can_listen:
+        await message.reply_text(text("voice", lang))
+        return
+    limit = svc.settings.max_voice_seconds
+    if recording.duration_s > limit:  # declined before any download
+        await message.reply_text(text("voice_too_long", lang, seconds=limit))
+        return
+    if recording.file_size is not None and recording.file_size > svc.settings.max_download_bytes:
+        await message.reply_text(text("voice_too_big", lang))
+        return
+    try:
+        async with svc.limits.job(place.user_id), action_while_slow(bot, place.chat_id):
+            # The audio lives only in memory, for as long as this takes: only the words stay.
+            audio = await download(bot, recording.file_id)
+            heard = await svc.actor.transcribe(audio, chat_key=place.chat_id)
+    except TelegramError as exc:
+        log.warning("voice note download failed: %s", exc)
+        await message.reply_text(text("voice_download_failed", lang))
+        return
+    except AudioTooLong:
+        await message.reply_text(text("voice_too_long", lang, seconds=limit))
+        return
+    except BadAudio as exc:
+        log.info("unreadable voice note: %s", exc)
+        await message.reply_text(text("voice_unreadable", lang))
+        return
+    except Unheard:
+        await message.reply_text(text("voice_unheard", lang))
+        return
+    except InferenceError as exc:
+        await message.reply_text(text(failure_key(exc), lang))
+        return
+    if svc.settings.log_message_text:
+        log.info("chat %d user %d said (voice): %s", place.chat_id, place.user_id, heard.text)
+    # Answered like text, in the chat's line (after what it was answering meanwhile).
+    arrival = Arrival(update, context, heard.text, spoken=True, heard=heard.language)
+    await svc.chats.serve(place.chat_id, arrival)

@@ -1,0 +1,211 @@
+"""Voice both ways, end to end: the real bot over HTTP, tiny Bark and Whisper, a SQLite file.
+
+The fake Bot API server checks every sent voice is OGG with an Opus stream (PyAV probes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_kit import bot_settings, photo_bytes, tiny_inference_config
+from fake_telegram import FakeChat, FakeTelegram, FakeUser
+from sqlalchemy import select
+from tiny_checkpoints import TinyModels
+from tiny_voice_checkpoints import TINY_PRESETS, TinyVoiceModels, voice_note
+
+from bot.app import build_application, running
+from bot.texts import TEXTS
+from inference.actor import Actor
+from storage.models import Character, Message
+
+MAX_SECONDS = 20
+
+
+@pytest.fixture(scope="module")
+def voice_actor(tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels) -> Iterator[Actor]:
+    """An actor that also speaks (tiny Bark) and listens (tiny Whisper); no image model."""
+    config = tiny_inference_config(
+        tiny_models,
+        image_model="",
+        tts_model=str(tiny_voice_models.speech),
+        asr_model=str(tiny_voice_models.transcriber),
+        max_voice_seconds=MAX_SECONDS,
+    )
+    actor = Actor.load(config)
+    yield actor
+    actor.close()
+
+
+@pytest.fixture
+async def voice_bot(
+    telegram: FakeTelegram, database: Path, tiny_models: TinyModels, voice_actor: Actor
+) -> AsyncIterator[Any]:
+    settings = bot_settings(
+        telegram, database, tiny_models, image_model="", max_voice_seconds=MAX_SECONDS
+    )
+    async with running(build_application(settings, actor=voice_actor), poll_timeout=1) as app:
+        yield app
+
+
+def says(key: str) -> Any:
+    options = set(TEXTS[key].values())
+    return lambda call: call.ok and call.params.get("text") in options
+
+
+def replies_to(message_id: int) -> Any:
+    return lambda c: c.ok and c.message is not None and c.message.reply_to_message_id == message_id
+
+
+async def meet(telegram: FakeTelegram, user: FakeUser) -> Any:
+    """Send a photo; the character's first line, its voice (a reply to it), and the picture."""
+    photo = telegram.send_photo(user, None, photo_bytes())
+    line = await telegram.wait_for(
+        "sendMessage",
+        lambda c: replies_to(photo.message_id)(c) and not c.params["text"].startswith("👀"),
+        timeout=60,
+    )
+    voice = await telegram.wait_for("sendVoice", replies_to(line.message.message_id), timeout=120)
+    await telegram.wait_for("sendPhoto", timeout=60)
+    return line, voice
+
+
+async def test_first_line_is_spoken_as_a_voice_replying_to_it(
+    telegram: FakeTelegram, voice_bot: Any, alice: FakeUser, sessions: Any
+) -> None:
+    line, voice = await meet(telegram, alice)
+    sent = voice.message.data["voice"]
+    assert sent["mime_type"] == "audio/ogg" and sent["duration"] >= 1
+    assert voice.params["duration"] >= 1  # set by the bot, not guessed by Telegram
+    # Text first, never held back for the audio.
+    assert telegram.calls.index(line) < telegram.calls.index(voice)
+    async with sessions() as session:
+        character = (await session.scalars(select(Character))).one()
+    assert character.voice in TINY_PRESETS  # chosen once and kept with the character
+
+
+async def test_a_voice_note_is_transcribed_stored_as_spoken_and_answered(
+    telegram: FakeTelegram, voice_bot: Any, voice_actor: Actor, alice: FakeUser, sessions: Any
+) -> None:
+    await meet(telegram, alice)
+    note = voice_note(2.0)
+    heard = await voice_actor.transcribe(note)
+    message = telegram.send_voice(alice, None, note, duration=2)
+    answer = await telegram.wait_for("sendMessage", replies_to(message.message_id), timeout=60)
+    await telegram.wait_for("sendVoice", replies_to(answer.message.message_id), timeout=120)
+    async with sessions() as session:
+        turn = (
+            await session.scalars(
+                select(Message).where(Message.telegram_message_id == message.message_id)
+            )
+        ).one()
+        character = (await session.scalars(select(Character))).one()
+    assert turn.role == "user" and turn.spoken and turn.text == heard.text
+    assert character.voice is not None
+    # The same character keeps its voice for every line.
+    async with sessions() as session:
+        assert (await session.scalars(select(Character.voice))).one() == character.voice
+
+
+@pytest.mark.parametrize("kind", ["audio", "video_note"])
+async def test_audio_files_and_video_notes_are_heard_too(
+    telegram: FakeTelegram, voice_bot: Any, alice: FakeUser, kind: str, sessions: Any
+) -> None:
+    await meet(telegram, alice)
+    data = voice_note(1.5, fmt="mp4")
+    if kind == "audio":
+        message = telegram.send_audio(alice, None, data, duration=2)
+    else:
+        message = telegram.send_video_note(alice, None, data, duration=2)
+    await telegram.wait_for("sendMessage", replies_to(message.message_id), timeout=60)
+    async with sessions() as session:
+        spoken = (await session.scalars(select(Message).where(Message.spoken))).all()
+    assert [m.telegram_message_id for m in spoken] == [message.message_id]
+
+
+async def test_voice_off_and_on_again(
+    telegram: FakeTelegram, voice_bot: Any, alice: FakeUser
+) -> None:
+    await meet(telegram, alice)
+    telegram.send_text(alice, None, "/voice off")
+    await telegram.wait_for("sendMessage", says("voice_off"))
+    said = telegram.send_text(alice, None, "Tell me more.")
+    await telegram.wait_for("sendMessage", replies_to(said.message_id), timeout=60)
+    await telegram.wait_idle(quiet=0.5, timeout=60)
+    assert len(telegram.calls_to("sendVoice")) == 1  # only the first line's
+    telegram.send_text(alice, None, "/voice")
+    usage = TEXTS["voice_usage"]["en"].format(state=TEXTS["voice_state_off"]["en"])
+    await telegram.wait_for("sendMessage", lambda c: c.ok and c.params["text"] == usage)
+    telegram.send_text(alice, None, "/voice on")
+    await telegram.wait_for("sendMessage", says("voice_on"))
+    said = telegram.send_text(alice, None, "And now?")
+    answer = await telegram.wait_for("sendMessage", replies_to(said.message_id), timeout=60)
+    await telegram.wait_for("sendVoice", replies_to(answer.message.message_id), timeout=120)
+
+
+async def test_in_groups_voice_is_off_until_an_admin_turns_it_on(
+    telegram: FakeTelegram, voice_bot: Any, alice: FakeUser, li: FakeUser
+) -> None:
+    group = telegram.add_chat(FakeChat.group(-100), alice, li)
+    telegram.set_member(group, alice, "administrator")
+    photo = telegram.send_photo(li, group, photo_bytes(), caption="/talk")
+    line = await telegram.wait_for("sendMessage", replies_to(photo.message_id), timeout=60)
+    await telegram.wait_for("sendPhoto", timeout=60)
+    assert telegram.calls_to("sendVoice") == []  # off by default in groups
+    telegram.send_text(li, group, "/voice on")
+    await telegram.wait_for("sendMessage", says("voice_admins_only"))
+    telegram.send_text(alice, group, "/voice on")
+    await telegram.wait_for("sendMessage", says("voice_on"))
+    said = telegram.send_text(li, group, "Hello!", reply_to=line.message)
+    answer = await telegram.wait_for("sendMessage", replies_to(said.message_id), timeout=60)
+    await telegram.wait_for("sendVoice", replies_to(answer.message.message_id), timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("declared too long", "voice_too_long"),
+        ("too big", "voice_too_big"),
+        ("corrupt", "voice_unreadable"),
+        ("silence", "voice_unheard"),
+        ("longer than declared", "voice_too_long"),
+    ],
+)
+async def test_bad_audio_gets_a_friendly_answer_and_the_bot_keeps_serving(
+    telegram: FakeTelegram, voice_bot: Any, li: FakeUser, sessions: Any, case: str, expected: str
+) -> None:
+    send = {
+        "declared too long": lambda: telegram.send_voice(
+            li, None, voice_note(1.0), MAX_SECONDS + 1
+        ),
+        "too big": lambda: telegram.send_voice(li, None, voice_note(1.0), 1, file_size=50 << 20),
+        "corrupt": lambda: telegram.send_voice(li, None, b"OggS" + bytes(range(256)) * 8, 2),
+        "silence": lambda: telegram.send_voice(li, None, voice_note(2.0, loud=False), 2),
+        "longer than declared": lambda: telegram.send_voice(
+            li, None, voice_note(MAX_SECONDS + 3), 3
+        ),
+    }[case]
+    send()
+    wanted = TEXTS[expected]["zh"].format(seconds=MAX_SECONDS)
+    answer = await telegram.wait_for("sendMessage", lambda c: c.params["text"] == wanted, 60)
+    assert answer.chat_id == li.id
+    if case in ("declared too long", "too big"):
+        assert telegram.calls_to("getFile") == []  # declined before any download
+    async with sessions() as session:
+        assert (await session.scalars(select(Message))).all() == []  # nothing stored
+    telegram.send_text(li, None, "/voice")
+    await telegram.wait_for(
+        "sendMessage", lambda c: c.ok and c.chat_id == li.id and "/voice on" in c.params["text"]
+    )
+
+
+async def test_without_recognition_model_voice_notes_ask_for_text(
+    telegram: FakeTelegram, bot: Any, li: FakeUser
+) -> None:
+    telegram.send_voice(li, None, voice_note(1.0), 1)
+    answer = await telegram.wait_for("sendMessage", says("voice"))
+    assert answer.chat_id == li.id and answer.params["text"] == TEXTS["voice"]["zh"]
+    telegram.send_text(li, None, "/voice on")
+    await telegram.wait_for("sendMessage", says("voice_unavailable"))
