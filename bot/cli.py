@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="folder for the talking picture (default: next to PHOTO)"
     )
     chat.add_argument("--no-image", action="store_true", help="do not draw the talking picture")
+    chat.add_argument(
+        "--voice", action="store_true", help="also speak each line into an .ogg (TTS_MODEL)"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply the migrations")
     args = parser.parse_args(argv)
@@ -34,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.terminal import ChatOptions, run_chat
 
         return run_chat(
-            settings, ChatOptions(args.photo, args.lang, args.out, draw=not args.no_image)
+            settings,
+            ChatOptions(args.photo, args.lang, args.out, draw=not args.no_image, voice=args.voice),
         )
     if args.command == "db":
         from storage.migrate import upgrade_database

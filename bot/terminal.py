@@ -17,9 +17,10 @@ from bot.progress import progress
 from bot.settings import Settings
 from bot.texts import Lang, text
 from inference.actor import Actor
-from inference.errors import BadImage, InferenceError
+from inference.errors import AudioTooLong, BadAudio, BadImage, InferenceError, Unheard
 from inference.images import decode_image
 from inference.language import detect_language, language_from_code
+from inference.transcriber import Transcript
 from inference.types import Turn
 
 
@@ -29,6 +30,11 @@ class ChatOptions:
     lang: Lang | None = None  # None: follow the user's writing
     out_dir: Path | None = None  # default: next to the photo
     draw: bool = True
+    voice: bool = False  # write each spoken line as an .ogg next to the pictures
+
+    @property
+    def folder(self) -> Path:
+        return self.out_dir or self.photo.parent
 
 
 def run_chat(settings: Settings, options: ChatOptions) -> int:
@@ -46,6 +52,8 @@ async def _chat(settings: Settings, options: ChatOptions) -> int:
         print(text("cli_no_photo", ui, path=options.photo), file=sys.stderr)
         return 2
     config = settings.inference if options.draw else replace(settings.inference, image_model="")
+    if not options.voice:  # the speech model is only loaded when it will speak
+        config = replace(config, tts_model="")
     # Check the photo before loading the models: a bad file should not cost a minute's wait.
     data = await asyncio.to_thread(options.photo.read_bytes)
     try:
@@ -80,15 +88,17 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
         async with progress(text("cli_speaking", ui)):
             line = await actor.first_line(persona)
         print(f"{persona.name}: {line}", flush=True)
+        voice = actor.voice_for(description, persona.language)
+        spoken = Voice(actor, options, voice, ui)
+        await spoken.say(line)
         if options.draw:
             async with progress(text("cli_drawing", ui)):
                 picture = await actor.talking_image(image, persona, line)
             if picture.flagged:
                 print(text("cli_withheld", ui))
             else:
-                out_dir = options.out_dir or options.photo.parent
-                out_dir.mkdir(parents=True, exist_ok=True)
-                path = out_dir / f"{options.photo.stem}.talking.jpg"
+                options.folder.mkdir(parents=True, exist_ok=True)
+                path = options.folder / f"{options.photo.stem}.talking.jpg"
                 await asyncio.to_thread(path.write_bytes, picture.jpeg)
                 print(text("cli_saved", ui, path=path), flush=True)
     except InferenceError as exc:
@@ -108,17 +118,70 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
             break
         if not said:
             continue
-        language = options.lang or detect_language(said) or ui
+        forced = options.lang
+        if said.startswith("/say "):  # an audio file as the user's turn
+            heard = await _hear(actor, Path(said[5:].strip()), ui)
+            if heard is None:
+                continue
+            said, forced = heard.text, options.lang or heard.language
+        language = forced or detect_language(said) or ui
         try:
             async with progress(text("cli_replying", language, name=persona.name)):
-                answer = await actor.reply(persona, history, said, language=options.lang)
+                answer = await actor.reply(persona, history, said, language=forced)
         except InferenceError as exc:
             print(text(failure_key(exc), language), file=sys.stderr)
             continue
         print(f"{persona.name}: {answer}", flush=True)
+        await spoken.say(answer)
         history += [Turn("user", said), Turn("character", answer)]
     print(text("cli_bye", ui))
     return 0
+
+
+class Voice:
+    """--voice: each line the character says, spoken into <photo>.line-N.ogg."""
+
+    def __init__(self, actor: Actor, options: ChatOptions, voice: str, ui: Lang) -> None:
+        self._actor, self._options, self._voice, self._ui = actor, options, voice, ui
+        self._count = 0
+
+    async def say(self, line: str) -> None:
+        if not (self._options.voice and self._actor.can_speak):
+            return
+        self._count += 1
+        try:
+            speech = await self._actor.speak(line, self._voice)
+        except InferenceError as exc:
+            print(text(failure_key(exc), self._ui), file=sys.stderr)
+            return
+        self._options.folder.mkdir(parents=True, exist_ok=True)
+        path = self._options.folder / f"{self._options.photo.stem}.line-{self._count}.ogg"
+        await asyncio.to_thread(path.write_bytes, speech.ogg_opus)
+        print(text("cli_voice_saved", self._ui, path=path), flush=True)
+
+
+async def _hear(actor: Actor, path: Path, ui: Lang) -> Transcript | None:
+    """/say FILE: what is said in an audio file (printed), or None with the reason printed."""
+    if not await asyncio.to_thread(path.is_file):
+        print(text("cli_no_audio", ui, path=path), file=sys.stderr)
+        return None
+    if not actor.can_listen:
+        print(text("voice", ui), file=sys.stderr)
+        return None
+    try:
+        heard = await actor.transcribe(await asyncio.to_thread(path.read_bytes))
+    except AudioTooLong:
+        print(text("voice_too_long", ui, seconds=round(actor.max_voice_seconds)), file=sys.stderr)
+        return None
+    except (BadAudio, Unheard) as exc:
+        key = "voice_unheard" if isinstance(exc, Unheard) else "voice_unreadable"
+        print(text(key, ui), file=sys.stderr)
+        return None
+    except InferenceError as exc:
+        print(text(failure_key(exc), ui), file=sys.stderr)
+        return None
+    print(text("cli_heard", ui, text=heard.text), flush=True)
+    return heard
 
 
 async def _read_line() -> str:

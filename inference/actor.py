@@ -96,6 +96,10 @@ class Actor:
         """Whether voice notes are transcribed (ASR_MODEL is set)."""
         return self._models.transcriber is not None
 
+    @property
+    def max_voice_seconds(self) -> float:
+        return self._config.max_voice_seconds
+
     def latencies(self, kind: str) -> list[float]:
         """Recent seconds from queueing to result for 'transcribe', 'text', 'caption', 'speech'
         or 'image' jobs."""

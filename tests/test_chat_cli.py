@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from tiny_checkpoints import TinyModels
+from tiny_voice_checkpoints import TinyVoiceModels, voice_note
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO_SIZE = (96, 128)
@@ -62,12 +63,18 @@ def _env(tiny_models: TinyModels) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_models: TinyModels, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def runs(
+    tiny_models: TinyModels,
+    tiny_voice_models: TinyVoiceModels,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Run]:
     """Every scenario started at once (in a folder without a .env), then collected."""
     root = tmp_path_factory.mktemp("chat_cli")
     photo = _photo(root / "face.jpg")
     not_a_photo = root / "notes.jpg"
     not_a_photo.write_text("this is not a picture\n", encoding="utf-8")
+    note = root / "note.ogg"
+    note.write_bytes(voice_note(2.0))
     scenarios = {
         # an English line, a Chinese line, then end of input (Ctrl-D)
         "talk": ([str(photo)], "Hello, how are you today?\n你好，你叫什么名字？\n"),
@@ -76,8 +83,17 @@ def runs(tiny_models: TinyModels, tmp_path_factory: pytest.TempPathFactory) -> d
         "bad_photo": ([str(not_a_photo)], "hello\n"),
         # Ctrl-C at the prompt (stdin left open): must exit now, not after the next Enter
         "ctrl_c": ([str(photo), "--no-image"], None),
+        # --voice: every line also spoken into an .ogg; /say sends an audio file as a turn
+        "voice": (
+            [str(photo), "--no-image", "--voice"],
+            f"/say {note}\n/say {root / 'missing.ogg'}\n/say {not_a_photo}\n",
+        ),
     }
     env = _env(tiny_models)
+    voice_env = env | {
+        "TTS_MODEL": str(tiny_voice_models.speech),
+        "ASR_MODEL": str(tiny_voice_models.transcriber),
+    }
     started = {}
     for name, (args, stdin) in scenarios.items():
         out_dir = root / f"out_{name}"
@@ -85,7 +101,7 @@ def runs(tiny_models: TinyModels, tmp_path_factory: pytest.TempPathFactory) -> d
         process = subprocess.Popen(
             command,
             cwd=root,
-            env=env,
+            env=voice_env if name == "voice" else env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -190,3 +206,20 @@ def test_ctrl_c_at_the_prompt_exits_at_once(runs: dict[str, Run]) -> None:
     assert run.returncode == 130, run.stderr
     assert waited_s < 10
     assert "Traceback" not in run.stderr
+
+
+def test_voice_speaks_every_line_and_say_sends_an_audio_file(runs: dict[str, Run]) -> None:
+    import av
+
+    run = runs["voice"]
+    assert run.returncode == 0, run.stderr
+    spoken = sorted(run.out_dir.glob("face.line-*.ogg"))
+    assert [p.name for p in spoken] == ["face.line-1.ogg", "face.line-2.ogg"]  # first + reply
+    for path in spoken:
+        with av.open(str(path)) as container:
+            assert container.format.name == "ogg"
+            assert container.streams.audio[0].codec_context.name == "opus"
+    assert run.stdout.count("Voice saved to") == 2
+    assert "You said: " in run.stdout  # the transcript of note.ogg, then the answer to it
+    assert "No such audio file:" in run.stderr
+    assert "I couldn't play that recording." in run.stderr  # /say of a text file

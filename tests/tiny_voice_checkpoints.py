@@ -130,9 +130,11 @@ def build_transcriber_checkpoint(
     folder: Path,
     *,
     d_model: int = 16,
-    layers: int = 1,
+    encoder_layers: int = 1,
+    decoder_layers: int = 1,
     heads: int = 2,
     mel_bins: int = 80,
+    vocab_size: int = 0,
     max_length: int = 24,
 ) -> Path:
     """A Whisper encoder-decoder with a byte-level tokenizer holding Whisper's special tokens
@@ -149,6 +151,9 @@ def build_transcriber_checkpoint(
 
     torch.manual_seed(0)
     vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    # Full-size: filler words up to the real vocabulary size (the output layer's real cost).
+    for n in range(vocab_size - len(vocab) - len(WHISPER_SPECIALS)):
+        vocab[f"Ġword{n}"] = len(vocab)
     for token in WHISPER_SPECIALS:
         vocab[token] = len(vocab)
     tokenizer = WhisperTokenizer(vocab=vocab, merges=[])
@@ -159,12 +164,12 @@ def build_transcriber_checkpoint(
         vocab_size=len(vocab),
         num_mel_bins=mel_bins,
         d_model=d_model,
-        encoder_layers=layers,
-        decoder_layers=layers,
+        encoder_layers=encoder_layers,
+        decoder_layers=decoder_layers,
         encoder_attention_heads=heads,
         decoder_attention_heads=heads,
-        encoder_ffn_dim=d_model * 2,
-        decoder_ffn_dim=d_model * 2,
+        encoder_ffn_dim=d_model * 4,
+        decoder_ffn_dim=d_model * 4,
         max_target_positions=448,
         pad_token_id=end,
         bos_token_id=end,
@@ -186,7 +191,7 @@ def build_transcriber_checkpoint(
         no_timestamps_token_id=ids["<|notimestamps|>"],
         # Real Whisper suppresses tokens too; here all but letters and spaces, so the random
         # decoder writes readable (nonsense) words rather than broken UTF-8 bytes.
-        suppress_tokens=[i for ch, i in vocab.items() if len(ch) == 1 and not _wordlike(ch)],
+        suppress_tokens=[i for t, i in vocab.items() if len(t) == 1 and not _wordlike(t)],
     )
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
