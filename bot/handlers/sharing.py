@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
-from bot.delivery import draw_picture, say
+from bot.delivery import say, voice_then_picture
 from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import Place, character_for_command, display_name, user_language
@@ -113,6 +113,7 @@ async def _open_shared(
             persona_style=source.persona_style,
             language=source.language,
             source_character_id=source.id,
+            voice=source.voice,  # a copy sounds like the original
         )
         await queries.set_active_character(session, *place.active, character.id)
     await message.reply_text(text("share_opened", lang, name=character.persona_name))
@@ -127,5 +128,6 @@ async def _open_shared(
         log.warning("could not fetch the shared character's photo", exc_info=True)
         return
     context.application.create_task(
-        draw_picture(svc, bot, character, image, spoken, lang=lang), name=f"picture-{character.id}"
+        voice_then_picture(svc, bot, character, image, spoken, lang=lang, group=place.group),
+        name=f"picture-{character.id}",
     )

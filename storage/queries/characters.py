@@ -28,6 +28,7 @@ async def create_character(
     language: str,
     source_character_id: int | None = None,
     photo_author_id: int | None = None,
+    voice: str | None = None,
 ) -> CharacterRecord:
     """Store a new character (the owner must exist: call `upsert_user` first).
 
@@ -44,6 +45,7 @@ async def create_character(
         language=language,
         source_character_id=source_character_id,
         photo_author_id=owner_id if photo_author_id is None else photo_author_id,
+        voice=voice,
         created_at=utc_now(),
     )
     session.add(character)

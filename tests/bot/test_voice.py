@@ -209,3 +209,21 @@ async def test_without_recognition_model_voice_notes_ask_for_text(
     assert answer.chat_id == li.id and answer.params["text"] == TEXTS["voice"]["zh"]
     telegram.send_text(li, None, "/voice on")
     await telegram.wait_for("sendMessage", says("voice_unavailable"))
+
+
+async def test_a_shared_copy_speaks_with_the_originals_voice(
+    telegram: FakeTelegram, voice_bot: Any, alice: FakeUser, li: FakeUser, sessions: Any
+) -> None:
+    await meet(telegram, alice)
+    async with sessions() as session, session.begin():
+        original = (await session.scalars(select(Character))).one()
+        original.voice = "v2/zh_speaker_1"  # not what the description would pick for a copy
+        original.share_code = "alice-code"
+    telegram.send_text(li, None, "/start alice-code")
+    in_lis_chat = lambda c: c.chat_id == li.id  # noqa: E731
+    await telegram.wait_for("sendMessage", in_lis_chat)  # "you are now talking with …"
+    line = await telegram.wait_for("sendMessage", in_lis_chat, timeout=60)  # its first line
+    await telegram.wait_for("sendVoice", replies_to(line.message.message_id), timeout=120)
+    async with sessions() as session:
+        copy = (await session.scalars(select(Character).where(Character.chat_id == li.id))).one()
+    assert copy.source_character_id == original.id and copy.voice == "v2/zh_speaker_1"
