@@ -161,6 +161,13 @@ async def test_in_groups_voice_is_off_until_an_admin_turns_it_on(
     said = telegram.send_text(li, group, "Hello!", reply_to=line.message)
     answer = await telegram.wait_for("sendMessage", replies_to(said.message_id), timeout=60)
     await telegram.wait_for("sendVoice", replies_to(answer.message.message_id), timeout=120)
+    # Voice notes in a group: only those replying to a character are heard.
+    aside = telegram.send_voice(alice, group, voice_note(1.0), 1)
+    note = telegram.send_voice(li, group, voice_note(1.5), 2, reply_to=line.message)
+    answer = await telegram.wait_for("sendMessage", replies_to(note.message_id), timeout=60)
+    await telegram.wait_for("sendVoice", replies_to(answer.message.message_id), timeout=120)
+    await telegram.wait_idle(quiet=0.3, timeout=60)
+    assert not [c for c in telegram.calls if replies_to(aside.message_id)(c)]
 
 
 @pytest.mark.parametrize(
