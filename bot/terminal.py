@@ -74,8 +74,9 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
         async with progress(text("cli_looking", ui)):
             description = await actor.describe(image)
         print(text("cli_sees", ui, description=description))
-        async with progress(text("cli_thinking", ui)):
-            persona = await actor.create_persona(description, ui)
+        async with progress(text("cli_thinking", ui)):  # card and first line: one generation
+            introduction = await actor.introduce(description, ui)
+        persona, line = introduction.persona, introduction.first_line
         print(
             text(
                 "cli_persona",
@@ -85,8 +86,6 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
                 style=persona.speaking_style,
             )
         )
-        async with progress(text("cli_speaking", ui)):
-            line = await actor.first_line(persona)
         print(f"{persona.name}: {line}", flush=True)
         voice = actor.voice_for(description, persona.language)
         spoken = Voice(actor, options, voice, ui)

@@ -298,7 +298,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "cli_loading": {"en": "loading models", "zh": "正在加载模型"},
     "cli_looking": {"en": "looking at the photo", "zh": "正在看照片"},
     "cli_thinking": {"en": "getting to know them", "zh": "正在了解 TA"},
-    "cli_speaking": {"en": "finding the first words", "zh": "正在想第一句话"},
     "cli_drawing": {"en": "drawing them talking", "zh": "正在画 TA 说话的样子"},
     "cli_replying": {"en": "{name} is thinking", "zh": "{name} 正在想"},
     "cli_sees": {"en": "I see: {description}", "zh": "我看到：{description}"},

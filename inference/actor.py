@@ -17,19 +17,15 @@ from PIL import Image, ImageDraw
 
 from inference.audio import decode_audio, is_silent
 from inference.bubble import draw_speech_bubble
+from inference.card import Introduction, introduction_request, parse_persona, persona_request
 from inference.config import InferenceConfig
 from inference.errors import StageFailed, Unheard
 from inference.fast_decoding import batch_buckets_up_to
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
 from inference.models import Models, load_models
-from inference.prompts import (
-    first_line_request,
-    parse_persona,
-    persona_request,
-    reply_request,
-)
-from inference.speaking import LineRequest, speak_batch
+from inference.prompts import first_line_request, reply_request
+from inference.speaking import IntroductionRequest, Job, LineRequest, speak_batch
 from inference.speech import SpeechRequest
 from inference.transcriber import SAMPLE_RATE, Transcript
 from inference.types import (
@@ -120,6 +116,21 @@ class Actor:
         """A character card for the pictured person."""
         text = await self._submit("text", persona_request(description, language), chat_key)
         return parse_persona(text, description, language)
+
+    async def introduce(
+        self,
+        description: str,
+        language: Language,
+        *,
+        chat_key: Hashable = 0,
+        on_draft: DraftCallback | None = None,
+    ) -> Introduction:
+        """The character card and what the person says first, from ONE generation (the
+        photo path's shortest way to the first line); `on_draft` sees the first words."""
+        request = introduction_request(description, language)
+        job = IntroductionRequest(request, description, language, _from_worker(on_draft))
+        introduction: Introduction = await self._submit("text", job, chat_key)
+        return introduction
 
     async def first_line(
         self,
@@ -252,7 +263,7 @@ class Actor:
             queue_limit_s=self._config.queue_timeout_s,
         )
 
-    def _speak_batch(self, jobs: list[ChatRequest | LineRequest]) -> list[str | Retry]:
+    def _speak_batch(self, jobs: list[Job]) -> list[str | Introduction | Retry]:
         return speak_batch(self._models.dialogue.generate, jobs)
 
     def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:

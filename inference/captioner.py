@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import torch
@@ -24,6 +25,9 @@ PERSONA_QUESTION = (
 # Plain captioners are steered by a text prefix (BLIP) or need a task token (Florence-2).
 CAPTION_PREFIXES = {"blip": "a photography of", "florence2": "<MORE_DETAILED_CAPTION>"}
 MAX_IMAGE_SIDE = 768  # VLM token counts grow with pixels; faces are clear well below this
+# The card needs age, looks, mood and setting: a short paragraph. Every token here is also
+# paid again in each reply's prompt, and first on the photo path.
+CAPTION_MAX_NEW_TOKENS = 64
 
 
 class Captioner:
@@ -34,6 +38,9 @@ class Captioner:
         self.model = model
         self.device = device
         self.chat_capable = chat_capable
+        # Shared with DialogueModel.from_captioner: one fast tokenizer used from two places
+        # at once raises "Already borrowed".
+        self.tokenizer_lock = threading.Lock()
         tokenizer = getattr(processor, "tokenizer", None)
         if chat_capable and tokenizer is not None:
             tokenizer.padding_side = "left"  # decoder-only batches must end where generation starts
@@ -55,7 +62,9 @@ class Captioner:
         log.info("caption model %s loaded (chat: %s)", model_id_or_path, chat_capable)
         return cls(processor, model, device, chat_capable)
 
-    def describe(self, images: list[Image.Image], max_new_tokens: int = 96) -> list[str]:
+    def describe(
+        self, images: list[Image.Image], max_new_tokens: int = CAPTION_MAX_NEW_TOKENS
+    ) -> list[str]:
         """One cleaned description per image, in one batched greedy `generate` call."""
         if not images:
             return []
@@ -72,7 +81,8 @@ class Captioner:
         # 4. only the new text, cleaned; unusable text becomes a neutral description
         if self.chat_capable and not self.model.config.is_encoder_decoder:
             output = output[:, inputs["input_ids"].shape[1] :]
-        texts = self.processor.batch_decode(output, skip_special_tokens=True)
+        with self.tokenizer_lock:
+            texts = self.processor.batch_decode(output, skip_special_tokens=True)
         return [self._finish(text, prompt) for text in texts]
 
     def _prompt(self) -> str | None:
@@ -88,6 +98,11 @@ class Captioner:
         return CAPTION_PREFIXES.get(self.model.config.model_type)
 
     def _inputs(self, images: list[Image.Image], prompt: str | None) -> Any:
+        with self.tokenizer_lock:
+            inputs = self._tokenize(images, prompt)
+        return inputs.to(self.device, dtype=self.model.dtype)
+
+    def _tokenize(self, images: list[Image.Image], prompt: str | None) -> Any:
         if self.chat_capable:
             # Multi-image processors want one list of images per prompt.
             inputs = self.processor(
@@ -100,7 +115,7 @@ class Captioner:
             inputs = self.processor(images=images, text=[prompt] * len(images), return_tensors="pt")
         else:
             inputs = self.processor(images=images, return_tensors="pt")
-        return inputs.to(self.device, dtype=self.model.dtype)
+        return inputs
 
     def _finish(self, text: str, prompt: str | None) -> str:
         text = text.strip()

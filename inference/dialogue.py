@@ -44,7 +44,12 @@ class DialogueModel:
     """A causal LM with a chat template that speaks for the characters."""
 
     def __init__(
-        self, tokenizer: Any, model: Any, device: torch.device, content_parts: bool = False
+        self,
+        tokenizer: Any,
+        model: Any,
+        device: torch.device,
+        content_parts: bool = False,
+        tokenizer_lock: threading.Lock | None = None,
     ):
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the dialogue model's tokenizer has no chat_template")
@@ -63,7 +68,7 @@ class DialogueModel:
         self.pad_id: int = tokenizer.pad_token_id
         # A fast tokenizer's settings (padding) are mutable state in Rust: concurrent calls
         # from the worker and from request building raise "Already borrowed".
-        self._tokenizer_lock = threading.Lock()
+        self._tokenizer_lock = tokenizer_lock or threading.Lock()
         self.fast = False  # the static-cache, compiled decoding path (use_fast_decoding)
         self._compiled_batches: set[int] = set()
 
@@ -95,7 +100,13 @@ class DialogueModel:
         if not getattr(tokenizer, "chat_template", None):
             # VLMs often keep the template on the processor only.
             tokenizer.chat_template = captioner.processor.chat_template
-        return cls(tokenizer, captioner.model, captioner.device, content_parts=True)
+        return cls(
+            tokenizer,
+            captioner.model,
+            captioner.device,
+            content_parts=True,
+            tokenizer_lock=captioner.tokenizer_lock,
+        )
 
     @property
     def context_window(self) -> int:

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from inference.card import Introduction, parse_introduction
 from inference.cleaning import looks_garbled
 from inference.guard import quotes_instructions
-from inference.prompts import fallback_line
+from inference.prompts import fallback_line, first_line_request
 from inference.streaming import TextListener
 from inference.types import ChatRequest, Language, Persona
 from inference.worker import Retry
@@ -50,14 +51,32 @@ class LineRequest:
     retried: bool = False
 
 
-def speak_batch(generate: Generate, jobs: Sequence[ChatRequest | LineRequest]) -> list[str | Retry]:
+@dataclass(frozen=True)
+class IntroductionRequest:
+    """A new character's card and first words, asked in one generation (card.py)."""
+
+    request: ChatRequest
+    description: str
+    language: Language
+    on_draft: Callable[[str], None] | None = None
+    # Set on the retry, when the card came back without usable first words: the card is
+    # kept and only the first line is asked for, the usual way.
+    persona: Persona | None = None
+
+
+Job = ChatRequest | LineRequest | IntroductionRequest
+
+
+def speak_batch(generate: Generate, jobs: Sequence[Job]) -> list[str | Introduction | Retry]:
     """Generate every job in one batch. A character line that comes out garbled is handed
     back as a `Retry` (nudged, once); a line still unusable, or one reciting the system
     prompt, becomes a stock line. Plain requests (warm-up) are returned as generated."""
     texts = generate([_request_of(job) for job in jobs], [_drafts_of(job) for job in jobs])
-    results: list[str | Retry] = []
+    results: list[str | Introduction | Retry] = []
     for text, job in zip(texts, jobs, strict=True):
-        if not isinstance(job, LineRequest):
+        if isinstance(job, IntroductionRequest):
+            results.append(_introduced(text, job))
+        elif not isinstance(job, LineRequest):
             results.append(text)
         elif looks_garbled(text) and not job.retried:
             log.info("a garbled %s line goes again", job.kind)
@@ -67,19 +86,46 @@ def speak_batch(generate: Generate, jobs: Sequence[ChatRequest | LineRequest]) -
     return results
 
 
-def _request_of(job: ChatRequest | LineRequest) -> ChatRequest:
-    return job.request if isinstance(job, LineRequest) else job
+def _introduced(text: str, job: IntroductionRequest) -> Introduction | Retry:
+    """The card and its first words; first words unusable: the first line asked on its own
+    (a `Retry`), and unusable again: a stock line."""
+    if job.persona is not None:
+        return Introduction(
+            job.persona, _checked(text, LineRequest(job.request, job.persona, "first"))
+        )
+    introduction = parse_introduction(text, job.description, job.language)
+    if _usable(introduction.first_line, job.request, introduction.persona):
+        return introduction
+    log.info("an introduction came without usable first words; asking for them alone")
+    persona = introduction.persona
+    return Retry(replace(job, request=first_line_request(persona), persona=persona))
 
 
-def _drafts_of(job: ChatRequest | LineRequest) -> TextListener | None:
+def _usable(line: str, request: ChatRequest, persona: Persona) -> bool:
+    return not looks_garbled(line) and not recites_instructions(line, request, persona)
+
+
+def _request_of(job: Job) -> ChatRequest:
+    return job if isinstance(job, ChatRequest) else job.request
+
+
+def _drafts_of(job: Job) -> TextListener | None:
     """A listener that shows the line so far, unless it would not pass the final checks."""
-    if not isinstance(job, LineRequest) or job.on_draft is None:
+    if isinstance(job, ChatRequest) or job.on_draft is None:
         return None
     on_draft = job.on_draft
+    persona = job.persona
+    # An introduction's answer opens with its card: only the first words are shown.
+    card_first = isinstance(job, IntroductionRequest) and persona is None
 
     def show(text: str) -> None:
-        if not looks_garbled(text) and not recites_instructions(text, job.request, job.persona):
-            on_draft(text)
+        line, speaker = text, persona
+        if card_first:
+            assert isinstance(job, IntroductionRequest)
+            so_far = parse_introduction(text, job.description, job.language)
+            line, speaker = so_far.first_line, so_far.persona
+        if line and speaker is not None and _usable(line, job.request, speaker):
+            on_draft(line)
 
     return show
 

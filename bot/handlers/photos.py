@@ -151,7 +151,12 @@ async def _meet(
             return
         description = await actor.describe(image, chat_key=place.chat_id)
         await status.update(text("status_thinking", lang))
-        persona = await actor.create_persona(description, lang, chat_key=place.chat_id)
+        greeting = ""
+        if said:  # the user spoke first: the character answers rather than greets
+            persona = await actor.create_persona(description, lang, chat_key=place.chat_id)
+        else:  # the card and the first line from one generation
+            introduction = await actor.introduce(description, lang, chat_key=place.chat_id)
+            persona, greeting = introduction.persona, introduction.first_line
         async with svc.sessions() as session, session.begin():
             await queries.upsert_user(session, place.user_id, display_name(message))
             character = await queries.create_character(
@@ -182,7 +187,7 @@ async def _meet(
             speaker = display_name(message) if place.group else None
             line = await actor.reply(persona, [], said, speaker=speaker, chat_key=place.chat_id)
         else:
-            line = await actor.first_line(persona, chat_key=place.chat_id)
+            line = greeting
     except InferenceError as exc:
         await status.fail(text(failure_key(exc), lang))
         return

@@ -32,6 +32,7 @@ from PIL import Image
 
 from bot.app import build_application, running
 from bot.settings import Settings
+from inference.card import Introduction
 from inference.types import Language, Persona, TalkingPicture
 
 TARGET_MEDIAN_MS = 10.0
@@ -57,6 +58,10 @@ class InstantActor:
 
     async def first_line(self, persona: Persona, **_: Any) -> str:
         return "Hello! Nice to meet you."
+
+    async def introduce(self, description: str, language: Language, **_: Any) -> Introduction:
+        persona = await self.create_persona(description, language)
+        return Introduction(persona, await self.first_line(persona))
 
     async def reply(self, persona: Persona, history: Any, text: str, **_: Any) -> str:
         return "That is lovely to hear."

@@ -143,10 +143,9 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
         persona: Persona = await actor.create_persona(description, "en")
 
         async def meet(i: int) -> None:
-            found = await actor.create_persona(description, "en")
-            await actor.first_line(found)
+            await actor.introduce(description, "en")
 
-        stages["persona+first_line"] = percentiles(await timed(rounds, meet))
+        stages["card + first line"] = percentiles(await timed(rounds, meet))
         before = counter.calls
         reply_s = await timed(
             rounds, lambda i: actor.reply(persona, [], MESSAGES[i % len(MESSAGES)])
@@ -164,10 +163,9 @@ async def measure(config: InferenceConfig, rounds: int, results: dict[str, Any])
         for _ in range(rounds):
             started = time.perf_counter()
             seen = await actor.describe(photo)
-            found = await actor.create_persona(seen, "en")
-            said = await actor.first_line(found)
+            introduction = await actor.introduce(seen, "en")  # as bot/handlers/photos.py
             to_line.append(time.perf_counter() - started)
-            await actor.talking_image(photo, found, said)
+            await actor.talking_image(photo, introduction.persona, introduction.first_line)
             to_picture.append(time.perf_counter() - started)
         stages["e2e photo->first line"] = percentiles(to_line)
         stages["e2e photo->picture"] = percentiles(to_picture)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,39 @@ def test_a_processor_missing_an_optional_package_names_the_extra(
     monkeypatch.setattr(captioner_module.AutoProcessor, "from_pretrained", needs_torchvision)
     with pytest.raises(ImportError, match=r"photo-talk\[gpu\]"):
         Captioner.load("Qwen/Qwen3-VL-2B-Instruct", torch.device("cpu"), torch.float32)
+
+
+def test_caption_and_dialogue_tokenize_under_one_lock(
+    models: Models, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One VLM for both stages: the caption path takes the lock the dialogue path takes, so
+    the shared fast tokenizer is never used from two threads at once ("Already borrowed")."""
+    captioner = models.captioner
+    dialogue = models.dialogue
+    held: list[bool] = []
+    processor = type(captioner.processor)
+    tokenize, decode = processor.__call__, processor.batch_decode
+
+    def tokenizing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        held.append(captioner.tokenizer_lock.locked())
+        return tokenize(self, *args, **kwargs)
+
+    def decoding(self: Any, *args: Any, **kwargs: Any) -> Any:
+        held.append(captioner.tokenizer_lock.locked())
+        return decode(self, *args, **kwargs)
+
+    monkeypatch.setattr(processor, "__call__", tokenizing)
+    monkeypatch.setattr(processor, "batch_decode", decoding)
+    captioner.describe(photos()[:1], max_new_tokens=4)
+    assert held == [True, True]
+    # the dialogue side counts tokens under that very lock
+    assert not captioner.tokenizer_lock.locked()
+    with captioner.tokenizer_lock:
+        counting = threading.Thread(
+            target=dialogue.count_tokens, args=([{"role": "user", "content": "hi"}],)
+        )
+        counting.start()
+        counting.join(0.3)
+        assert counting.is_alive()  # waits for the caption side to let go
+    counting.join(10)
+    assert not counting.is_alive()

@@ -6,15 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from inference.card import _NAMES, fallback_name, parse_persona, persona_request
 from inference.prompts import (
-    _NAMES,
     character_system_prompt,
     fallback_line,
-    fallback_name,
     first_line_request,
     merge_roles,
-    parse_persona,
-    persona_request,
     reply_request,
     trim_history,
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from inference.prompts import first_line_request, persona_request, reply_request
+from inference.card import persona_request
+from inference.prompts import first_line_request, reply_request
 from inference.speaking import LineRequest, speak_batch
 from inference.streaming import TextListener
 from inference.types import ChatRequest, Persona

@@ -12,6 +12,7 @@ import torch
 from tiny_checkpoints import TinyModels
 
 from inference.actor import Actor
+from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
 from inference.dialogue import DialogueModel
 from inference.models import Models, load_models
@@ -107,3 +108,11 @@ async def test_concurrent_replies_stream_each_to_its_own_caller(actor: Actor) ->
     # (The tiny model answers both long prompts alike; the dialogue test above tells rows apart.)
     for i in (0, 1):
         assert drafts[i] and drafts[i][-1] == lines[i] and _grows(drafts[i], lines[i])
+
+
+async def test_a_photo_gets_its_card_and_first_line_through_the_worker(actor: Actor) -> None:
+    drafts: list[str] = []
+    introduction = await actor.introduce("a woman in a park", "en", on_draft=drafts.append)
+    assert introduction.persona.name and introduction.persona.description == "a woman in a park"
+    assert introduction.first_line.strip()
+    assert not any(looks_garbled(draft) for draft in drafts)  # only checked text is shown
