@@ -14,9 +14,9 @@ from bot.conversation import persona_of
 from bot.failures import failure_key
 from bot.sending import StatusMessage, action_while_slow, send_picture, send_text, send_voice
 from bot.services import Services
-from bot.texts import Lang, text
+from bot.texts import text
 from inference.errors import InferenceError
-from inference.types import Speech
+from inference.types import Language, Speech
 from storage import queries
 from storage.records import CharacterRecord, ChatSettingsRecord
 
@@ -71,7 +71,7 @@ async def draw_picture(
     image: Image.Image,
     line: SpokenLine,
     *,
-    lang: Lang,
+    lang: Language,
     status: StatusMessage | None = None,
 ) -> None:
     """Draw the character saying `line` and send it as a reply to the line's message."""
@@ -148,7 +148,7 @@ async def voice_then_picture(
     image: Image.Image,
     line: SpokenLine,
     *,
-    lang: Lang,
+    lang: Language,
     group: bool,
     status: StatusMessage | None = None,
 ) -> None:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from inference.writing import strip_invisible
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
-
-# Zero-width and bidi control characters carry no words; a text of only these is empty.
-# The zero-width joiner is kept inside text: it glues emoji sequences such as 👨‍👩‍👧.
-_INVISIBLE = re.compile(
-    "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]"
-)
-_JOINER = "\u200d"
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -43,10 +37,12 @@ def fit_caption(text: str, limit: int = CAPTION_LIMIT) -> str:
 
 def clean_user_text(text: str | None) -> str:
     """What the user really wrote: invisible characters and control characters removed."""
-    if not text:
-        return ""
-    text = _INVISIBLE.sub("", text)
-    if not text.replace(_JOINER, "").strip():
-        return ""
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-    return text.strip()
+    return strip_invisible(text or "").strip()
+
+
+def without_addressing(text: str | None, bot_username: str) -> str:
+    """What the user says to the character: their text without '@bot', '/talk' or '/talk@bot'
+    (the words that only pick the bot), line breaks kept."""
+    bot = re.escape(bot_username)
+    addressing = re.compile(rf"(?<!\S)(?:/talk(?:@{bot})?|@{bot})(?!\S)[^\S\n]*", re.IGNORECASE)
+    return clean_user_text(addressing.sub("", clean_user_text(text)))

@@ -15,19 +15,19 @@ from PIL import Image
 from bot.failures import failure_key
 from bot.progress import progress
 from bot.settings import Settings
-from bot.texts import Lang, text
+from bot.texts import text
 from inference.actor import Actor
 from inference.errors import AudioTooLong, BadAudio, BadImage, InferenceError, Unheard
 from inference.images import decode_image
 from inference.language import detect_language, language_from_code
 from inference.transcriber import Transcript
-from inference.types import Turn
+from inference.types import Language, Turn
 
 
 @dataclass(frozen=True)
 class ChatOptions:
     photo: Path
-    lang: Lang | None = None  # None: follow the user's writing
+    lang: Language | None = None  # None: follow the user's writing
     out_dir: Path | None = None  # default: next to the photo
     draw: bool = True
     voice: bool = False  # write each spoken line as an .ogg next to the pictures
@@ -47,7 +47,7 @@ def run_chat(settings: Settings, options: ChatOptions) -> int:
 
 
 async def _chat(settings: Settings, options: ChatOptions) -> int:
-    ui: Lang = options.lang or language_from_code(os.environ.get("LANG"))
+    ui: Language = options.lang or language_from_code(os.environ.get("LANG"))
     if not options.photo.is_file():
         print(text("cli_no_photo", ui, path=options.photo), file=sys.stderr)
         return 2
@@ -69,7 +69,7 @@ async def _chat(settings: Settings, options: ChatOptions) -> int:
         actor.close()
 
 
-async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: Lang) -> int:
+async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: Language) -> int:
     try:
         async with progress(text("cli_looking", ui)):
             description = await actor.describe(image)
@@ -140,7 +140,7 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
 class Voice:
     """--voice: each line the character says, spoken into <photo>.line-N.ogg."""
 
-    def __init__(self, actor: Actor, options: ChatOptions, voice: str, ui: Lang) -> None:
+    def __init__(self, actor: Actor, options: ChatOptions, voice: str, ui: Language) -> None:
         self._actor, self._options, self._voice, self._ui = actor, options, voice, ui
         self._count = 0
 
@@ -159,7 +159,7 @@ class Voice:
         print(text("cli_voice_saved", self._ui, path=path), flush=True)
 
 
-async def _hear(actor: Actor, path: Path, ui: Lang) -> Transcript | None:
+async def _hear(actor: Actor, path: Path, ui: Language) -> Transcript | None:
     """/say FILE: what is said in an audio file (printed), or None with the reason printed."""
     if not await asyncio.to_thread(path.is_file):
         print(text("cli_no_audio", ui, path=path), file=sys.stderr)

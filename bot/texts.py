@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from inference.types import Language
 
-Lang = Literal["zh", "en"]
-
-TEXTS: dict[str, dict[Lang, str]] = {
+TEXTS: dict[str, dict[Language, str]] = {
     # --- commands -------------------------------------------------------------------------
     "welcome": {
         "en": (
@@ -322,7 +320,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
 }
 
 
-def text(key: str, lang: Lang, **values: object) -> str:
+def text(key: str, lang: Language, **values: object) -> str:
     """The sentence `key` in `lang`, with `{placeholders}` filled in."""
     template = TEXTS[key][lang]
     return template.format(**values) if values else template

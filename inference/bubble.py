@@ -9,6 +9,7 @@ from typing import Literal
 from PIL import Image, ImageDraw
 
 from inference.fonts import Font, load_font
+from inference.writing import CJK, has_cjk
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom (inclusive pixels)
 Point = tuple[int, int]
@@ -22,12 +23,8 @@ INK = (17, 17, 17)
 OUTLINE = (40, 40, 40)
 PAPER = (255, 255, 255)
 
-_CJK_UNIT = (
-    r"\u2e80-\u2fff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
-)
-_CJK = re.compile(f"[{_CJK_UNIT}]")
 # A unit is a run of spaces, one CJK character, or a Latin word with its punctuation.
-_UNITS = re.compile(rf"\s+|[{_CJK_UNIT}]|[^\s{_CJK_UNIT}]+")
+_UNITS = re.compile(rf"\s+|[{CJK}]|[^\s{CJK}]+")
 # Our fonts have no emoji glyphs; drawing them would show empty boxes.
 _EMOJI = re.compile(r"[\U0001f000-\U0001faff\ufe0e\ufe0f\u200d]")
 _NO_LINE_START = set("，。！？、；：」』）》〉…,.!?;:)")
@@ -108,7 +105,7 @@ def layout_bubble(size: tuple[int, int], text: str, position: Position = "bottom
     margin = max(1, round(short * 0.03))
 
     # 1. the AI label, in the corner opposite the bubble
-    label = "AI 生成" if _CJK.search(text) else "AI-generated"
+    label = "AI 生成" if has_cjk(text) else "AI-generated"
     label_size = max(MIN_FONT_SIZE, round(short * 0.03))
     label_font = load_font(label, label_size)
     label_pad = max(1, label_size // 4)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
+
+from inference.writing import CJK_CHARACTER, has_cjk, strip_invisible
 
 # Anything after one of these is the model starting another turn.
 _TURN_ENDS = re.compile(
@@ -21,17 +22,10 @@ _ROLE_PREFIX = re.compile(
     r"^\s*(?:<\|im_start\|>)?\s*(?:assistant|system|user|model|bot|ai|character)\s*(?:[:：]|\n)\s*",
     re.IGNORECASE,
 )
-# Zero-width and direction-override characters; ZWJ is handled apart (it joins emoji).
-_INVISIBLE = re.compile(
-    r"[\u00ad\u180e\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufffd]"
-)
-_EMOJI_RANGE = r"\u2600-\u27bf\U0001f000-\U0001faff"
-_LONE_ZWJ = re.compile(rf"(?<![{_EMOJI_RANGE}])\u200d|\u200d(?![{_EMOJI_RANGE}])")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’」』)）]*)(?=\s|$)|[。！？…][\"'”’」』)）]*")
 _QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "«": "»"}
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _PROSE_PUNCTUATION = set(".,!?;:'\"-…，。！？、；：“”‘’（）()")
 ELLIPSIS = "…"
 
@@ -45,19 +39,12 @@ def clean_generation(text: str, max_chars: int = 600) -> str:
     text = _TURN_ENDS.split(text, maxsplit=1)[0]
     text = _SPECIAL_TOKENS.sub("", text)
     text = _ROLE_PREFIX.sub("", text, count=1)
-    text = _strip_invisible(text)
+    text = strip_invisible(text)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text).strip()
     text = strip_quotes(text)
     return cut_text(text, max_chars)
-
-
-def _strip_invisible(text: str) -> str:
-    text = _LONE_ZWJ.sub("", _INVISIBLE.sub("", text))
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co")
-    )
 
 
 def strip_quotes(text: str) -> str:
@@ -80,7 +67,7 @@ def cut_text(text: str, max_chars: int) -> str:
         return window[: ends[-1]].strip()
     window = text[: max_chars - 1]
     space = window.rfind(" ")
-    if space >= max_chars // 2 and not _CJK.search(window[space:]):
+    if space >= max_chars // 2 and not has_cjk(window[space:]):
         return window[:space].rstrip(" ,;:，、；：") + ELLIPSIS
     return window.rstrip() + ELLIPSIS
 
@@ -91,7 +78,7 @@ def looks_garbled(text: str) -> bool:
     if not chars:
         return True
     letters = [ch for ch in chars if ch.isalpha()]
-    cjk = sum(1 for ch in letters if _CJK.match(ch))
+    cjk = sum(1 for ch in letters if CJK_CHARACTER.match(ch))
     if not letters or (len(letters) < 2 and cjk == 0):
         return True
     wordy = sum(1 for ch in chars if ch.isalnum() or ch in _PROSE_PUNCTUATION)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from PIL import ImageFont
+
+from inference.writing import has_cjk
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,6 @@ LATIN_FONT_PATHS = (
     "/Library/Fonts/Arial Unicode.ttf",
     "C:/Windows/Fonts/arial.ttf",
 )
-_CJK = re.compile(
-    r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]"
-)
 _PREFERRED_FACE = "SC"  # in Noto/Source Han collections: simplified-Chinese glyph shapes
 
 
@@ -49,7 +47,7 @@ def find_font(text: str = "") -> str | None:
     if cjk:
         return cjk[0]
     latin = next((p for p in LATIN_FONT_PATHS if Path(p).is_file()), None)
-    if latin is None and _CJK.search(text):
+    if latin is None and has_cjk(text):
         log.warning("no CJK font found; install fonts-noto-cjk to draw Chinese text")
     return latin
 

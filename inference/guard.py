@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 
+from inference.writing import has_cjk
+
 # A quoted stretch this long is recitation, not coincidence; CJK packs more per character.
 MIN_LEAK_CHARS = 40
 MIN_LEAK_CJK_CHARS = 16
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -37,7 +38,7 @@ def quotes_instructions(answer: str, system_prompt: str, allowed: Iterable[str] 
         matcher = SequenceMatcher(None, said, secret, autojunk=False)
         match = matcher.find_longest_match(0, len(said), 0, len(secret))
         quoted = said[match.a : match.a + match.size]
-        limit = MIN_LEAK_CJK_CHARS if _CJK.search(quoted) else MIN_LEAK_CHARS
+        limit = MIN_LEAK_CJK_CHARS if has_cjk(quoted) else MIN_LEAK_CHARS
         if match.size >= limit:
             return True
     return False

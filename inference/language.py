@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from inference.types import Language
-
-
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-        or 0x3400 <= code <= 0x4DBF  # extension A
-        or 0x20000 <= code <= 0x2A6DF  # extension B
-        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
-        or 0x3000 <= code <= 0x303F  # CJK punctuation
-        or 0xFF00 <= code <= 0xFFEF  # full-width forms
-    )
+from inference.writing import is_han
 
 
 def detect_language(text: str) -> Language | None:
     """'zh' when the text is mostly Chinese, 'en' when it has Latin letters, None otherwise."""
-    cjk = sum(1 for ch in text if _is_cjk(ch) and ch.isalpha())
+    han = sum(1 for ch in text if is_han(ch))
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    if cjk == 0 and latin == 0:
+    if han == 0 and latin == 0:
         return None
     # A single Chinese character outweighs a few Latin letters (names, "OK", "AI").
-    return "zh" if cjk * 3 >= latin else "en"
+    return "zh" if han * 3 >= latin else "en"
 
 
 def language_from_code(code: str | None) -> Language:

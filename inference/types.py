@@ -9,6 +9,9 @@ from typing import Literal
 import numpy as np
 
 Language = Literal["zh", "en"]
+# The same two words as storage.records.Role: storage and inference may not import each
+# other, so each names what it takes; bot/conversation.py translates, and
+# tests/test_one_definition.py keeps the two equal.
 Role = Literal["user", "character"]
 
 # Called on the event loop with the reply written so far, while it is being generated.

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+# The same two words as inference.types.Role (storage may not import inference: the bot
+# translates a stored turn into a model turn); tests/test_one_definition.py keeps them equal.
 Role = Literal["user", "character"]
 
 

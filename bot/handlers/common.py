@@ -11,8 +11,9 @@ from telegram.ext import ContextTypes
 
 from bot.conversation import active_key
 from bot.services import services
-from bot.texts import Lang, text
+from bot.texts import text
 from inference.language import language_from_code
+from inference.types import Language
 from storage import queries
 from storage.records import CharacterRecord
 
@@ -29,11 +30,11 @@ def display_name(message: Message) -> str:
     return user.full_name if user is not None else "?"
 
 
-async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lang | None:
+async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language | None:
     """The language the user chose with /lang; None when they never chose one."""
     cached = context.user_data.get("lang") if context.user_data is not None else None
     if cached in ("zh", "en"):
-        return cast(Lang, cached)
+        return cast(Language, cached)
     user = update.effective_user
     if user is None:
         return None
@@ -43,10 +44,10 @@ async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return None
     if context.user_data is not None:
         context.user_data["lang"] = stored
-    return cast(Lang, stored)
+    return cast(Language, stored)
 
 
-async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lang:
+async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
     """The language chosen with /lang, else the one Telegram reports for the user."""
     chosen = await chosen_language(update, context)
     if chosen is not None:
@@ -106,7 +107,7 @@ def sender(update: Update) -> User:
 
 
 async def character_for_command(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Lang
+    update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Language
 ) -> CharacterRecord | None:
     """The character a command is about (the one replied to, else the active one); when there
     is none, the user is told to send a photo first."""

@@ -16,9 +16,10 @@ from bot.failures import failure_key
 from bot.handlers.common import Place, display_name, user_language
 from bot.sending import StatusMessage, show_action
 from bot.services import Services, services
-from bot.telegram_text import clean_user_text
-from bot.texts import Lang, text
+from bot.telegram_text import clean_user_text, without_addressing
+from bot.texts import text
 from inference.errors import InferenceError
+from inference.types import Language
 from storage import queries
 
 log = logging.getLogger(__name__)
@@ -61,13 +62,6 @@ def is_addressed_caption(message: Message, bot_username: str) -> bool:
     return False
 
 
-def strip_addressing(caption: str | None, bot_username: str) -> str:
-    """The caption without '/talk', '/talk@bot' or '@bot': what the user says to the person."""
-    words = (caption or "").split()
-    drop = {"/talk", f"/talk@{bot_username}".lower(), f"@{bot_username}".lower()}
-    return clean_user_text(" ".join(w for w in words if w.lower() not in drop))
-
-
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo (or an image file): its person speaks first and is drawn speaking. Photos sent
     together (an album) are met one after another, each its own character."""
@@ -77,7 +71,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     place = Place.of(update)
     if place.group and not is_addressed_caption(message, svc.bot_username):
         return  # group photos not meant for us stay private to the group
-    said = strip_addressing(message.caption, svc.bot_username)
+    said = without_addressing(message.caption, svc.bot_username)
     await svc.chats.serve(place.chat_id, Arrival(update, context, said, photo=message))
 
 
@@ -127,7 +121,7 @@ async def _meet(
     message: Message,
     photo: PhotoRef,
     said: str,
-    lang: Lang,
+    lang: Language,
 ) -> None:
     bot, actor = context.bot, svc.actor
     status = await StatusMessage.post(

@@ -16,8 +16,9 @@ from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import Place, character_for_command, display_name, user_language
 from bot.services import services
-from bot.texts import Lang, text
+from bot.texts import text
 from inference.errors import InferenceError
+from inference.types import Language
 from storage import queries
 from storage.errors import ShareCodeTaken
 
@@ -89,7 +90,7 @@ async def open_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, code: 
 
 
 async def _open_shared(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, code: str, lang: Lang
+    update: Update, context: ContextTypes.DEFAULT_TYPE, code: str, lang: Language
 ) -> None:
     message = update.effective_message
     assert message is not None

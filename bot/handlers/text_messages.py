@@ -22,7 +22,7 @@ from bot.handlers.common import (
 )
 from bot.sending import action_while_slow
 from bot.services import services
-from bot.telegram_text import clean_user_text
+from bot.telegram_text import without_addressing
 from bot.texts import text
 from inference.errors import InferenceError
 from storage import queries
@@ -33,12 +33,6 @@ log = logging.getLogger(__name__)
 def mentions_bot(message: Message, bot_username: str) -> bool:
     mentions = message.parse_entities([MessageEntity.MENTION]).values()
     return any(m.lower() == f"@{bot_username.lower()}" for m in mentions)
-
-
-def without_mention(said: str, bot_username: str) -> str:
-    return clean_user_text(
-        " ".join(w for w in said.split() if w.lower() != f"@{bot_username.lower()}")
-    )
 
 
 async def _remember_user(
@@ -62,7 +56,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         is_reply_to_bot(message, bot.id) or mentions_bot(message, svc.bot_username)
     ):
         return  # in groups we only answer what is addressed to us
-    said = without_mention(clean_user_text(message.text), svc.bot_username)
+    said = without_addressing(message.text, svc.bot_username)
     if not said:
         await message.reply_text(text("empty_text", await user_language(update, context)))
         return

@@ -12,8 +12,9 @@ from fake_telegram import FakeTelegram, FakeUser, SentCall
 
 from bot.app import build_application, running
 from bot.settings import Settings
-from bot.texts import TEXTS, Lang
+from bot.texts import TEXTS
 from inference.actor import Actor
+from inference.types import Language
 from storage import queries
 from storage.records import CharacterRecord
 
@@ -50,7 +51,7 @@ async def seed_character(
     return character
 
 
-def text_is(key: str, lang: Lang, chat_id: int) -> Callable[[SentCall], bool]:
+def text_is(key: str, lang: Language, chat_id: int) -> Callable[[SentCall], bool]:
     """A wait_for predicate: TEXTS[key] in `lang`, sent to or edited in `chat_id`."""
     wanted = TEXTS[key][lang]
     return lambda c: c.ok and c.chat_id == chat_id and c.params.get("text") == wanted
