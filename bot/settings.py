@@ -15,6 +15,7 @@ DEFAULT_DIALOGUE_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 DEFAULT_TTS_MODEL = "suno/bark-small"
 DEFAULT_ASR_MODEL = "openai/whisper-large-v3-turbo"
+DEFAULT_SAFETY_MODEL = "CompVis/stable-diffusion-safety-checker"
 
 IdSet = Annotated[frozenset[int], NoDecode]
 
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     tts_model: str = DEFAULT_TTS_MODEL  # empty: characters only write
     asr_model: str = DEFAULT_ASR_MODEL  # empty: voice notes get "please write"
     max_voice_seconds: int = Field(default=120, ge=1, le=3600)
+    # Checks pictures of image models that ship without a checker; empty disables.
+    safety_model: str = DEFAULT_SAFETY_MODEL
     inference_device: str = "auto"
     image_steps: int = Field(default=2, ge=1, le=50)
     image_strength: float = Field(default=0.5, gt=0.0, le=1.0)
@@ -82,6 +85,7 @@ class Settings(BaseSettings):
             caption_model=self.caption_model,
             dialogue_model=self.dialogue_model,
             image_model=self.image_model.strip(),
+            safety_model=self.safety_model.strip(),
             device=self.inference_device,
             max_image_pixels=self.max_image_pixels,
             image_steps=self.image_steps,

@@ -11,6 +11,8 @@ class InferenceConfig:
     caption_model: str
     dialogue_model: str
     image_model: str = ""  # empty: no diffusion, the bubble goes on the original photo
+    # A StableDiffusionSafetyChecker for image pipelines without their own; empty: none.
+    safety_model: str = ""
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     max_image_pixels: int = 40_000_000
     image_steps: int = 2

@@ -12,6 +12,7 @@ from inference.config import InferenceConfig
 from inference.device import default_dtype, resolve_device
 from inference.dialogue import DialogueModel
 from inference.painter import TalkingPainter
+from inference.safety import SafetyChecker
 from inference.speech import SpeechModel
 from inference.transcriber import Transcriber
 
@@ -53,6 +54,8 @@ def load_models(config: InferenceConfig) -> Models:
             steps=config.image_steps,
             strength=config.image_strength,
         )
+        if config.safety_model and getattr(painter.pipeline, "safety_checker", None) is None:
+            painter.safety = SafetyChecker.load(config.safety_model, device, dtype)
     speech = SpeechModel.load(config.tts_model, device, dtype) if config.tts_model else None
     transcriber = Transcriber.load(config.asr_model, device, dtype) if config.asr_model else None
     models = Models(captioner, dialogue, painter, speech, transcriber)

@@ -11,6 +11,8 @@ import torch
 from diffusers import AutoPipelineForImage2Image
 from PIL import Image, ImageDraw, ImageFilter
 
+from inference.safety import SafetyChecker
+
 log = logging.getLogger(__name__)
 
 # First, not last: CLIP reads only 77 tokens, and long descriptions would push the cue out.
@@ -51,6 +53,8 @@ class TalkingPainter:
         while int(self.steps * strength) < 1:  # float rounding, e.g. 0.29999 * 4
             self.steps += 1
         self.guidance_scale = guidance_scale
+        # For pipelines without a checker of their own (set by load_models from SAFETY_MODEL).
+        self.safety: SafetyChecker | None = None
 
     @classmethod
     def load(
@@ -92,7 +96,7 @@ class TalkingPainter:
                 output_type="pil",
             )
         nsfw = getattr(output, "nsfw_content_detected", None) or []
-        if any(nsfw):
+        if any(nsfw) or (self.safety is not None and self.safety.flagged(output.images[0])):
             # The checker blacked the picture out; the caller decides what to send instead.
             return PaintResult(image=original, flagged=True)
         # 3. back to the original size, and only the mouth area taken from the painting

@@ -13,7 +13,12 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from postgres_cluster import MIGRATED, PostgresCluster, find_bin_dir
-from tiny_checkpoints import TinyModels, build_all, build_chat_vlm_checkpoint
+from tiny_checkpoints import (
+    TinyModels,
+    build_all,
+    build_chat_vlm_checkpoint,
+    build_safety_checker,
+)
 from tiny_voice_checkpoints import TinyVoiceModels, build_voice_models
 
 from storage.migrate import upgrade_database
@@ -38,6 +43,16 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
 def tiny_chat_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Idefics3 (SmolVLM) chat VLM folder, built once per session."""
     return build_chat_vlm_checkpoint(tmp_path_factory.mktemp("tiny_chat_vlm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_safety_checkers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny safety checker folders: "flags" flags every picture, "passes" none."""
+    root = tmp_path_factory.mktemp("tiny_safety")
+    return {
+        "flags": build_safety_checker(root / "flags", flags_everything=True),
+        "passes": build_safety_checker(root / "passes", flags_everything=False),
+    }
 
 
 @pytest.fixture(scope="session")

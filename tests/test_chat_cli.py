@@ -53,6 +53,7 @@ def _env(tiny_models: TinyModels) -> dict[str, str]:
         IMAGE_MODEL=str(tiny_models.image),
         TTS_MODEL="",
         ASR_MODEL="",
+        SAFETY_MODEL="",
         INFERENCE_DEVICE="cpu",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",

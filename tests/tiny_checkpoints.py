@@ -332,6 +332,49 @@ def build_image_checkpoint(folder: Path) -> Path:
     return save_img2img_pipeline(folder, vae, text_encoder, tokenizer, unet, scheduler)
 
 
+def build_safety_checker(folder: Path, *, flags_everything: bool) -> Path:
+    """diffusers' StableDiffusionSafetyChecker on a tiny CLIP vision tower, with its CLIP image
+    processor. Its concept thresholds decide: below any cosine (-1.5) every picture is flagged,
+    above every cosine (1.5) none is."""
+    from diffusers.pipelines.stable_diffusion.safety_checker import (
+        StableDiffusionSafetyChecker,
+    )
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+            "vocab_size": 64,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        projection_dim=16,
+    )
+    checker = StableDiffusionSafetyChecker(config).eval()
+    with torch.no_grad():
+        checker.concept_embeds.normal_()
+        checker.special_care_embeds.normal_()
+        checker.concept_embeds_weights.fill_(-1.5 if flags_everything else 1.5)
+        checker.special_care_embeds_weights.fill_(1.5)
+    checker.save_pretrained(folder)
+    CLIPImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    ).save_pretrained(folder)
+    return folder
+
+
 def build_all(root: Path) -> TinyModels:
     """Build the three checkpoints under `root` (a couple of seconds on a laptop CPU)."""
     return TinyModels(

@@ -44,6 +44,7 @@ def bot_settings(
         "caption_model": str(tiny_models.caption),
         "dialogue_model": str(tiny_models.dialogue),
         "image_model": str(tiny_models.image),
+        "safety_model": "",  # the default is a hub id; tests that check pictures pass a folder
         "inference_device": "cpu",
         "image_size": 64,
         "max_new_tokens": 24,

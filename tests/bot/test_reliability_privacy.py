@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from bot_kit import bot_settings
 from fake_telegram import FakeTelegram, FakeUser
-from PIL import Image
 from reliability_kit import (
     answer_to,
     bot_running,
@@ -32,7 +31,6 @@ from bot.app import _prune_history
 from bot.logs import configure_logging
 from bot.texts import TEXTS
 from inference.actor import Actor
-from inference.painter import PaintResult
 from storage import queries
 from storage.models import Message
 
@@ -216,24 +214,42 @@ async def test_message_text_is_logged_only_when_asked(
     assert "periwinkle-saxophone" in stream.getvalue()
 
 
-async def test_a_flagged_picture_is_withheld(
+async def test_a_picture_the_safety_checker_flags_is_withheld(
     telegram: FakeTelegram,
-    bot: Any,
     alice: FakeUser,
-    tiny_actor: Actor,
-    monkeypatch: pytest.MonkeyPatch,
+    database: Path,
+    tiny_models: TinyModels,
+    tiny_safety_checkers: dict[str, Path],
 ) -> None:
-    painter = tiny_actor._models.painter
-    assert painter is not None
-
-    def flagged(image: Image.Image, description: str, seed: int) -> PaintResult:
-        return PaintResult(image=image, flagged=True)
-
-    monkeypatch.setattr(painter, "paint", flagged)
-    photo = telegram.send_photo(alice, None, photo_bytes())
-    await telegram.wait_for("sendMessage", text_is("picture_withheld", "en", alice.id), timeout=60)
-    await telegram.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
-    await telegram.wait_idle()
+    # The tiny image pipeline, like sd-turbo, has no checker: SAFETY_MODEL gives it one.
+    settings = bot_settings(
+        telegram, database, tiny_models, safety_model=str(tiny_safety_checkers["flags"])
+    )
+    async with bot_running(settings, None):
+        photo = telegram.send_photo(alice, None, photo_bytes())
+        await telegram.wait_for(
+            "sendMessage", text_is("picture_withheld", "en", alice.id), timeout=60
+        )
+        await telegram.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
+        await telegram.wait_idle()
     assert not [c for c in telegram.calls if c.method == "sendPhoto"]
     line = [c for c in telegram.calls if c.method == "sendMessage" and replies_to(photo)(c)]
     assert line[-1].params["text"] != TEXTS["status_looking"]["en"]  # the words still came
+
+
+async def test_a_picture_the_safety_checker_passes_is_sent(
+    telegram: FakeTelegram,
+    alice: FakeUser,
+    database: Path,
+    tiny_models: TinyModels,
+    tiny_safety_checkers: dict[str, Path],
+) -> None:
+    settings = bot_settings(
+        telegram, database, tiny_models, safety_model=str(tiny_safety_checkers["passes"])
+    )
+    async with bot_running(settings, None):
+        telegram.send_photo(alice, None, photo_bytes())
+        await telegram.wait_for("sendPhoto", lambda c: c.ok and c.chat_id == alice.id, timeout=60)
+    assert not [
+        c for c in telegram.calls if c.params.get("text") == TEXTS["picture_withheld"]["en"]
+    ]
