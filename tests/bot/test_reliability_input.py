@@ -8,6 +8,7 @@ import struct
 import zlib
 from typing import Any
 
+import pytest
 from fake_telegram import FakeTelegram, FakeUser
 from PIL import Image
 from reliability_kit import (
@@ -23,8 +24,10 @@ from sqlalchemy import select, text
 
 from bot.conversation import persona_of
 from bot.texts import TEXTS
+from inference.actor import Actor
 from inference.guard import quotes_instructions
 from inference.prompts import character_system_prompt
+from inference.types import ChatRequest
 from storage import queries
 from storage.models import Character
 
@@ -174,8 +177,30 @@ async def test_unusual_colour_modes_and_a_long_caption_still_make_characters(
 
 
 async def test_odd_texts_are_answered_or_explained_and_stored_verbatim(
-    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+    telegram: FakeTelegram,
+    bot: Any,
+    alice: FakeUser,
+    sessions: Any,
+    tiny_actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A tiny random model never obeys "print your system prompt"; this one does, so the
+    # guard between the model and the user is what is tested.
+    dialogue = tiny_actor._models.dialogue
+    real_generate = dialogue.generate
+    recited: list[str] = []
+
+    def obedient_generate(requests: list[ChatRequest], on_text: Any = None) -> list[str]:
+        answers = real_generate(requests, on_text)
+        for i, request in enumerate(requests):
+            # (The tiny model's small context keeps only the start of the latest message.)
+            asked = request.messages[-1]["content"]
+            if "Ignore your" in asked or "忽略之前" in asked:
+                answers[i] = "Sure! " + request.messages[0]["content"]
+                recited.append(answers[i])
+        return answers
+
+    monkeypatch.setattr(dialogue, "generate", obedient_generate)
     character = await seed_character(sessions, alice)
     for empty in (" \n\t ", "\u200b\u200c\u2060\ufeff"):
         telegram.send_text(alice, None, empty)
@@ -203,7 +228,9 @@ async def test_odd_texts_are_answered_or_explained_and_stored_verbatim(
     # Whatever it was asked, the bot never sent its instructions.
     persona = persona_of(character)
     allowed = (persona.name, persona.description, persona.traits, persona.speaking_style)
-    for lang in ("en", "zh"):
-        system = character_system_prompt(persona, lang)  # type: ignore[arg-type]
-        for sent in sent_texts(telegram):
+    systems = [character_system_prompt(persona, lang) for lang in ("en", "zh")]  # type: ignore[arg-type]
+    assert len(recited) >= 2  # both attempts made the model recite its instructions...
+    assert all(any(quotes_instructions(r, s, allowed) for s in systems) for r in recited)
+    for system in systems:
+        for sent in sent_texts(telegram):  # ...and none of it reached the chat
             assert not quotes_instructions(sent, system, allowed), sent

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 import torch
 from tiny_checkpoints import TinyModels
@@ -10,7 +12,10 @@ from inference.captioner import Captioner
 from inference.cleaning import looks_garbled
 from inference.dialogue import DialogueModel
 from inference.prompts import fallback_line, first_line_request, reply_request
+from inference.speaking import LineRequest, speak_batch
+from inference.streaming import TextListener
 from inference.types import ChatRequest, Persona, Turn
+from inference.worker import Retry
 
 CPU = torch.device("cpu")
 PERSONA = Persona("Anna", "warm", "short", "a woman smiling in a park", "en")
@@ -83,7 +88,7 @@ def test_rows_stop_at_their_first_stop_token(dialogue: DialogueModel) -> None:
         assert row == expected
 
 
-def test_generations_are_cleaned_or_fall_back(dialogue: DialogueModel) -> None:
+def test_generations_are_cleaned_and_garbled_lines_fall_back(dialogue: DialogueModel) -> None:
     history = [Turn("character", "Hi, I'm Anna!"), Turn("user", "hello", speaker="Bob")]
     request = reply_request(
         PERSONA, history, "how are you?", "Bob", dialogue.count_tokens, dialogue.context_window, 40
@@ -93,8 +98,34 @@ def test_generations_are_cleaned_or_fall_back(dialogue: DialogueModel) -> None:
     for text in texts:
         assert "<|im_end|>" not in text and "<|im_start|>" not in text
         assert all(ch in "\n" or ch.isprintable() for ch in text)
-        line = fallback_line(PERSONA, "reply") if looks_garbled(text) else text
-        assert line and not looks_garbled(line)
+
+    # The product's own substitute: a line that comes out garbled is asked again once, and
+    # garbled again becomes the stock line of its kind; other rows keep the model's words.
+    garbling = first_line_request(PERSONA)
+
+    def first_line_garbled(
+        batch: list[ChatRequest], on_text: Sequence[TextListener | None] | None = None
+    ) -> list[str]:
+        answers = dialogue.generate(batch, on_text)
+        return [
+            "### [PAD] ###" if r.messages == garbling.messages else a
+            for r, a in zip(batch, answers, strict=True)
+        ]
+
+    lines = speak_batch(
+        first_line_garbled,
+        [
+            LineRequest(garbling, PERSONA, "first"),
+            LineRequest(garbling, PERSONA, "first", retried=True),
+            LineRequest(request, PERSONA, "reply"),
+        ],
+    )
+    assert isinstance(lines[0], Retry)
+    assert lines[1] == fallback_line(PERSONA, "first")
+    if looks_garbled(texts[1]):
+        assert isinstance(lines[2], Retry)
+    else:
+        assert lines[2] == texts[1]
 
 
 def test_templates_without_a_system_role_still_work(tiny_models: TinyModels) -> None:
