@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.logs import configure_logging
 from bot.settings import Settings
+from inference.errors import ModelUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     configure_logging(settings.log_level, [token], message_text=settings.log_message_text)
+    try:
+        return _run(args, settings)
+    except ModelUnavailable as exc:
+        print(exc, file=sys.stderr)  # one line: which model, why, what to do
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
         from bot.terminal import ChatOptions, run_chat

@@ -39,3 +39,7 @@ class AudioTooLong(BadAudio):
 
 class Unheard(InferenceError):
     """The audio holds nothing we could understand (silence, noise, no words)."""
+
+
+class ModelUnavailable(InferenceError):
+    """A configured model is neither a local folder, nor cached, nor downloadable now."""

@@ -11,6 +11,7 @@ from inference.captioner import Captioner
 from inference.config import InferenceConfig
 from inference.device import default_dtype, resolve_device
 from inference.dialogue import DialogueModel
+from inference.hub import model_source
 from inference.painter import TalkingPainter
 from inference.safety import SafetyChecker
 from inference.speech import SpeechModel
@@ -37,17 +38,22 @@ def load_models(config: InferenceConfig) -> Models:
     device = resolve_device(config.device)
     dtype = default_dtype(device)
     log.info("loading models on %s (%s)", device, dtype)
+    # Every model's files first (cache or folder: no network), so a missing one fails now.
+    one_model = config.dialogue_model.strip() == config.caption_model.strip()
+    caption_source = model_source("CAPTION_MODEL", config.caption_model.strip())
+    dialogue_source = None if one_model else model_source("DIALOGUE_MODEL", config.dialogue_model)
+    image_source = model_source("IMAGE_MODEL", config.image_model) if config.image_model else ""
     # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
     # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
-    captioner = Captioner.load(config.caption_model, device, dtype)
-    if config.dialogue_model.strip() == config.caption_model.strip():
+    captioner = Captioner.load(caption_source, device, dtype)
+    if dialogue_source is None:
         dialogue = DialogueModel.from_captioner(captioner)
     else:
-        dialogue = DialogueModel.load(config.dialogue_model, device, dtype)
+        dialogue = DialogueModel.load(dialogue_source, device, dtype)
     painter = None
-    if config.image_model.strip():
+    if image_source:
         painter = TalkingPainter.load(
-            config.image_model.strip(),
+            image_source,
             device,
             dtype,
             size=config.image_size,
@@ -55,7 +61,8 @@ def load_models(config: InferenceConfig) -> Models:
             strength=config.image_strength,
         )
         if config.safety_model and getattr(painter.pipeline, "safety_checker", None) is None:
-            painter.safety = SafetyChecker.load(config.safety_model, device, dtype)
+            safety_source = model_source("SAFETY_MODEL", config.safety_model)
+            painter.safety = SafetyChecker.load(safety_source, device, dtype)
     speech = SpeechModel.load(config.tts_model, device, dtype) if config.tts_model else None
     transcriber = Transcriber.load(config.asr_model, device, dtype) if config.asr_model else None
     models = Models(captioner, dialogue, painter, speech, transcriber)
