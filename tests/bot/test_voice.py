@@ -5,6 +5,7 @@ The fake Bot API server checks every sent voice is OGG with an Opus stream (PyAV
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from bot_kit import bot_settings, photo_bytes, tiny_inference_config
 from fake_telegram import FakeChat, FakeTelegram, FakeUser
+from reliability_kit import exchange, text_is
 from sqlalchemy import select
 from tiny_checkpoints import TinyModels
 from tiny_voice_checkpoints import TINY_PRESETS, TinyVoiceModels, voice_note
@@ -227,10 +229,33 @@ async def test_a_shared_copy_speaks_with_the_originals_voice(
         original.voice = "v2/zh_speaker_1"  # not what the description would pick for a copy
         original.share_code = "alice-code"
     telegram.send_text(li, None, "/start alice-code")
-    in_lis_chat = lambda c: c.chat_id == li.id  # noqa: E731
+
+    def in_lis_chat(call: Any) -> bool:
+        return bool(call.chat_id == li.id)
+
     await telegram.wait_for("sendMessage", in_lis_chat)  # "you are now talking with …"
     line = await telegram.wait_for("sendMessage", in_lis_chat, timeout=60)  # its first line
     await telegram.wait_for("sendVoice", replies_to(line.message.message_id), timeout=120)
     async with sessions() as session:
         copy = (await session.scalars(select(Character).where(Character.chat_id == li.id))).one()
     assert copy.source_character_id == original.id and copy.voice == "v2/zh_speaker_1"
+
+
+async def test_the_audio_is_never_stored_and_forget_removes_the_transcript(
+    telegram: FakeTelegram, voice_bot: Any, alice: FakeUser, sessions: Any, database: Path
+) -> None:
+    await meet(telegram, alice)
+    note = voice_note(2.0)
+    message = telegram.send_voice(alice, None, note, duration=2)
+    await telegram.wait_for("sendMessage", replies_to(message.message_id), timeout=60)
+    async with sessions() as session:
+        assert (await session.scalars(select(Message).where(Message.spoken))).all()
+    with sqlite3.connect(database) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        cells = [v for t in tables for row in db.execute(f'SELECT * FROM "{t}"') for v in row]
+    assert not any(isinstance(v, bytes) and note[100:140] in v for v in cells)
+    confirm = await exchange(telegram, alice, "/forget")
+    telegram.press_button(alice, None, confirm.message, confirm.message.button_data[0])
+    await telegram.wait_for("editMessageText", text_is("forget_done", "en", alice.id))
+    async with sessions() as session:
+        assert (await session.scalars(select(Message))).all() == []
