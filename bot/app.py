@@ -8,7 +8,9 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -40,10 +42,12 @@ from bot.handlers import (
 )
 from bot.handlers.common import Place, user_language
 from bot.limits import UserLimits
+from bot.metrics import Health, Metrics, database_reachable
 from bot.sending import RetryingRateLimiter, send_text
 from bot.services import Services, services
 from bot.settings import Settings
 from bot.texts import TEXTS, text
+from bot.webserver import BotServer, Webhook, host_and_port
 from inference.actor import Actor
 from storage import queries
 from storage.engine import create_engine, create_session_factory
@@ -74,20 +78,24 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
     one to use (tests, benchmarks); by default the models are loaded at start."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    metrics = Metrics()
     application = (
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3, on_sent=metrics.count_sent))
         .concurrent_updates(True)
         .post_init(_start_services)
+        .post_stop(_after_stop)
         .post_shutdown(_stop_services)
         .build()
     )
     application.bot_data["settings"] = settings
     application.bot_data["injected_actor"] = actor
+    application.bot_data["metrics"] = metrics
 
+    application.add_handler(TypeHandler(Update, _count_update), group=-3)
     application.add_handler(
         MessageHandler(filters.UpdateType.CHANNEL_POSTS | filters.UpdateType.EDITED, _skip),
         group=-2,
@@ -128,7 +136,9 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
 
 
 async def _start_services(application: Application) -> None:
-    """post_init: database (migrated), models, limits, commands, the daily retention job."""
+    """post_init: database (migrated), models, limits, commands, the retention job, HTTP."""
+    if "on_signal" in application.bot_data:  # `photo-talk run`, not a test
+        _stop_on_signals(application)
     settings: Settings = application.bot_data["settings"]
     # At head already (e.g. after `photo-talk db upgrade`) this is a no-op; on PostgreSQL the
     # DDL is transactional, so a failed upgrade leaves the schema as it was.
@@ -159,6 +169,7 @@ async def _start_services(application: Application) -> None:
     await _register_commands(application)
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)
+    await _start_http(application, settings, actor, engine)
 
 
 async def _register_commands(application: Application) -> None:
@@ -180,14 +191,76 @@ async def _register_commands(application: Application) -> None:
                 log.warning("could not register the command menu", exc_info=True)
 
 
-async def _stop_services(application: Application) -> None:
-    """post_shutdown: stop the worker (unless it was lent to us) and close the database."""
+async def _start_http(
+    application: Application, settings: Settings, actor: Actor, engine: AsyncEngine
+) -> None:
+    """The webhook (then Telegram is told where it is) and/or /healthz + /metrics, if set."""
+    metrics: Metrics = application.bot_data["metrics"]
+    metrics.watch(lambda: actor.queue_depth, actor.memory_in_use)
+    actor.observe_stages(metrics.observe_stage)
+    webhook = None
+    if settings.telegram_webhook_url:
+        assert settings.telegram_webhook_secret is not None  # cli refuses to start without
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        webhook = Webhook(urlsplit(settings.telegram_webhook_url).path or "/", secret)
+    listen = settings.telegram_webhook_listen if webhook else settings.metrics_listen
+    if not listen:
+        return
+
+    async def health() -> Health:
+        return Health(
+            worker=actor.working,
+            database=await database_reachable(engine),
+            models="services" in application.bot_data,
+        )
+
+    server = BotServer(application, metrics, health, webhook)
+    await server.start(*host_and_port(listen))
+    application.bot_data["http"] = server
+    if webhook is not None:
+        await application.bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+
+
+async def stop_taking_work(application: Application) -> None:
+    """The first step of a clean stop, before PTB's own: no new updates are taken (Telegram
+    keeps them), queued model jobs fail at once with `ShuttingDown` so their handlers tell the
+    users to send again, and running ones get SHUTDOWN_GRACE_S to finish. Runs once."""
+    if application.bot_data.get("stopping"):
+        return
+    application.bot_data["stopping"] = True
+    server: BotServer | None = application.bot_data.get("http")
+    if server is not None:
+        server.stop_accepting_updates()
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
     found: Services | None = application.bot_data.get("services")
     if found is not None and application.bot_data["injected_actor"] is None:
-        await asyncio.to_thread(found.actor.close)
+        await asyncio.to_thread(found.actor.close, found.settings.shutdown_grace_s)
+
+
+async def _after_stop(application: Application) -> None:
+    """post_stop: every update was handled; /healthz and /metrics go last."""
+    server: BotServer | None = application.bot_data.pop("http", None)
+    if server is not None:
+        await server.stop()
+
+
+async def _stop_services(application: Application) -> None:
+    """post_shutdown: the worker (if a failed start skipped the clean stop) and the database."""
+    await stop_taking_work(application)  # does nothing when it already ran
+    await _after_stop(application)
     engine = application.bot_data.get("engine")
     if engine is not None:
         await engine.dispose()
+
+
+async def _count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every update, before anything else looks at it: counted for /metrics."""
+    context.bot_data["metrics"].count_update(update)
 
 
 async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -223,6 +296,7 @@ async def _allow_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (without message text) and tell the user to try again."""
+    context.bot_data["metrics"].count_error(context.error)
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
@@ -242,25 +316,26 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def running(
     application: Application, *, poll_timeout: float = 10.0
 ) -> AsyncIterator[Application]:
-    """The bot started (services, polling, handlers) for the body; stopped cleanly after."""
+    """The bot running for the body, through the same hooks in the same order as PTB's
+    `run_polling`: tests need it inside their own event loop, and webhook mode needs it
+    because it serves updates itself (see bot/webserver.py for why)."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
-        )
+        if not application.bot_data["settings"].telegram_webhook_url:
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+            )
         await application.start()
         try:
             yield application
         finally:
-            await application.updater.stop()
-            found: Services | None = application.bot_data.get("services")
-            if found is not None and application.bot_data["injected_actor"] is None:
-                # Cancel queued model work so in-flight updates end now, not after the queue.
-                await asyncio.to_thread(found.actor.close)
+            await stop_taking_work(application)
             await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
     finally:
         await application.shutdown()
         if application.post_shutdown is not None:
@@ -268,17 +343,37 @@ async def running(
 
 
 def run_bot(settings: Settings) -> int:
-    """`photo-talk run`: poll until SIGINT/SIGTERM, then stop cleanly and exit 0."""
-    return asyncio.run(_serve(build_application(settings)))
+    """`photo-talk run`: serve until SIGINT/SIGTERM, then stop cleanly (nothing lost), exit 0.
 
-
-async def _serve(application: Application) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with running(application):
-        log.info("photo-talk is running as @%s", application.bot.username)
-        await stop.wait()
-        log.info("stopping")
+    PTB's own signal handling would stop fetching and then wait for every handler, including
+    those whose model jobs are still queued; ours first fails those jobs (`stop_taking_work`),
+    so their users hear "send again" and the stop stays within the grace period."""
+    application = build_application(settings)
+    if settings.telegram_webhook_url:
+        return asyncio.run(_serve_webhook(application))
+    application.bot_data["on_signal"] = application.stop_running
+    application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
     return 0
+
+
+async def _serve_webhook(application: Application) -> int:
+    stop = asyncio.Event()
+    application.bot_data["on_signal"] = stop.set
+    async with running(application):
+        log.info("photo-talk is running as @%s (webhook)", application.bot.username)
+        await stop.wait()
+    return 0
+
+
+def _stop_on_signals(application: Application) -> None:
+    """SIGINT/SIGTERM: stop taking work, then let the run end (`bot_data["on_signal"]`)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        log.info("stopping")
+        task = loop.create_task(stop_taking_work(application))
+        task.add_done_callback(lambda _: application.bot_data["on_signal"]())
+        application.bot_data["stop_task"] = task  # keep a reference until it is done
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)

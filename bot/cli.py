@@ -15,7 +15,7 @@ from inference.errors import ModelUnavailable
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="photo-talk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the Telegram bot (long polling)")
+    commands.add_parser("run", help="run the Telegram bot (long polling, or a webhook)")
     chat = commands.add_parser("chat", help="talk with the person in PHOTO in this terminal")
     chat.add_argument("photo", type=Path)
     chat.add_argument("--lang", choices=["zh", "en"], help="default: follow your writing")
@@ -56,6 +56,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if settings.telegram_bot_token is None:
         print("TELEGRAM_BOT_TOKEN is not set (see README).", file=sys.stderr)
+        return 2
+    if (problem := settings.webhook_problem()) is not None:
+        print(problem, file=sys.stderr)
         return 2
     from bot.app import run_bot
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inference.errors import BadImage, Busy, ImageTooLarge, UnsupportedImage
+from inference.errors import BadImage, Busy, ImageTooLarge, ShuttingDown, UnsupportedImage
 
 
 def failure_key(error: BaseException) -> str:
@@ -15,4 +15,6 @@ def failure_key(error: BaseException) -> str:
         return "not_an_image"
     if isinstance(error, Busy):
         return "busy"
+    if isinstance(error, ShuttingDown):
+        return "restarting"
     return "try_again"

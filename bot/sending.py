@@ -42,7 +42,14 @@ async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATT
 
 class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood control (429s waited out), plus `retrying` around every Bot API call:
-    replies, edits and getFile all survive a 5xx or a timeout, not only `send_text`."""
+    replies, edits and getFile all survive a 5xx or a timeout, not only `send_text`.
+    `on_sent(method)` is told of every send* call that succeeded (for /metrics)."""
+
+    def __init__(
+        self, *args: Any, on_sent: Callable[[str], None] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_sent = on_sent
 
     async def process_request(
         self,
@@ -58,9 +65,12 @@ class RetryingRateLimiter(AIORateLimiter):
             # the answers it announces), never retried; show_action ignores its failures.
             return await callback(*args, **kwargs)
         limited = super().process_request
-        return await retrying(
+        result = await retrying(
             lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args)
         )
+        if self._on_sent is not None and endpoint.startswith("send"):
+            self._on_sent(endpoint)
+        return result
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -18,6 +19,7 @@ DEFAULT_ASR_MODEL = "openai/whisper-large-v3-turbo"
 DEFAULT_SAFETY_MODEL = "CompVis/stable-diffusion-safety-checker"
 
 IdSet = Annotated[frozenset[int], NoDecode]
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
 class Settings(BaseSettings):
@@ -64,7 +66,29 @@ class Settings(BaseSettings):
     log_message_text: bool = False
     log_level: str = "INFO"
 
-    @field_validator("telegram_bot_token", mode="before")
+    telegram_webhook_url: str = ""  # set: Telegram posts updates there instead of long polling
+    telegram_webhook_secret: SecretStr | None = None  # required with a webhook URL
+    telegram_webhook_listen: str = "0.0.0.0:8080"  # the webhook, /healthz and /metrics
+    metrics_listen: str = ""  # polling mode: host:port for /healthz and /metrics; empty = off
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=60)  # running model work may finish
+
+    def webhook_problem(self) -> str | None:
+        """Why webhook mode cannot start as configured (said before anything else runs)."""
+        if not self.telegram_webhook_url:
+            return None
+        secret = (
+            self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
+        )
+        if not secret:
+            return (
+                "TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL: anyone who finds "
+                "the URL could otherwise post fake updates (1-256 characters of A-Z a-z 0-9 _ -)."
+            )
+        if not WEBHOOK_SECRET.fullmatch(secret):
+            return "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - only."
+        return None
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:
         """TELEGRAM_BOT_TOKEN= (set but empty) means "not set", not a token of nothing."""

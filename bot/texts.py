@@ -272,6 +272,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I couldn't download that photo from Telegram. Please send it again.",
         "zh": "我没能从 Telegram 下载这张照片。请再发一次。",
     },
+    "restarting": {
+        "en": "I'm restarting and could not finish this — please send it again in a minute.",
+        "zh": "我正在重启，这条没能处理完——请过一分钟再发一次。",
+    },
     "busy": {
         "en": "I'm very busy right now — please try again in a minute.",
         "zh": "我现在太忙了——请一分钟后再试。",

@@ -96,6 +96,21 @@ class Actor:
     def max_voice_seconds(self) -> float:
         return self._config.max_voice_seconds
 
+    @property
+    def working(self) -> bool:
+        """The worker is alive and taking jobs (the health check's "worker")."""
+        return self._worker.alive
+
+    def observe_stages(self, callback: Callable[[str, float], None] | None) -> None:
+        """Have `callback(kind, seconds)` called (on the worker thread) after every job."""
+        self._worker.on_stage_done = callback
+
+    def memory_in_use(self) -> int | None:
+        """Bytes of CUDA memory torch holds for this process; None without CUDA."""
+        import torch
+
+        return int(torch.cuda.memory_allocated()) if torch.cuda.is_available() else None
+
     def latencies(self, kind: str) -> list[float]:
         """Recent seconds from queueing to result for 'transcribe', 'text', 'caption', 'speech'
         or 'image' jobs."""
@@ -237,9 +252,10 @@ class Actor:
             await self._submit("transcribe", np.zeros(SAMPLE_RATE, np.float32), _WARM_UP_CHAT)
         return time.perf_counter() - started
 
-    def close(self) -> None:
-        """Stop the worker; queued jobs are cancelled, a running batch finishes."""
-        self._worker.close()
+    def close(self, grace_s: float = 10.0) -> None:
+        """Stop the worker: queued jobs fail with `ShuttingDown` at once, a running batch has
+        `grace_s` seconds to finish (blocks that long at most: call it off the event loop)."""
+        self._worker.close(grace_s)
 
     async def _say(
         self,

@@ -21,6 +21,10 @@ class Busy(InferenceError):
     """The worker queue is full; the caller should ask the user to try again soon."""
 
 
+class ShuttingDown(InferenceError):
+    """The bot is stopping: this job was not run (or not finished in the grace period)."""
+
+
 class StageFailed(InferenceError):
     """A model stage raised (e.g. CUDA out of memory); the worker has recovered."""
 

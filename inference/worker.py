@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from inference.errors import Busy, StageFailed, StageTimeout
+from inference.errors import Busy, ShuttingDown, StageFailed, StageTimeout
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class Worker:
         on_failure: Callable[[BaseException], None] | None = None,
         batch_window_s: float = BATCH_WINDOW_S,
         aging_s: float = AGING_S,
+        on_stage_done: Callable[[str, float], None] | None = None,
         name: str = "photo-talk-worker",
     ) -> None:
         self._stages = sorted(stages, key=lambda s: s.priority)
@@ -88,6 +89,9 @@ class Worker:
         self._idle = True
         self._closed = False
         self._on_failure = on_failure
+        # Called on this thread with (kind, seconds from queueing to result) of every job done.
+        self.on_stage_done = on_stage_done
+        self._batch: list[_Job] = []  # the jobs running now (failed at close after the grace)
         self._cond = threading.Condition()
         self._latencies: dict[str, deque[float]] = {s.kind: deque(maxlen=2000) for s in stages}
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -141,18 +145,28 @@ class Worker:
         with self._cond:
             return list(self._latencies[kind])
 
+    @property
+    def alive(self) -> bool:
+        """Taking work and its thread running (for the health check)."""
+        return not self._closed and self._thread.is_alive()
+
     def close(self, timeout: float = 10.0) -> None:
-        """Stop taking work, cancel what waits, and let the running batch finish."""
+        """Stop taking work; what waits fails with `ShuttingDown` now (its callers can say so),
+        the running batch gets `timeout` seconds to finish before it fails the same way."""
+        stopped = ShuttingDown("the worker is shutting down")
         with self._cond:
             self._closed = True
             for chats in self._queues.values():
                 for jobs in chats.values():
                     for job in jobs:
-                        _call_soon(job, _cancel)
+                        _call_soon(job, functools.partial(_shut_down, error=stopped))
                 chats.clear()
             self._pending = 0
             self._cond.notify_all()
         self._thread.join(timeout)
+        with self._cond:
+            for job in self._batch:  # past the grace period: its callers stop waiting
+                _call_soon(job, functools.partial(_shut_down, error=stopped))
 
     def _take_batch(self) -> list[_Job] | None:
         with self._cond:
@@ -175,6 +189,7 @@ class Worker:
                 if batch:
                     self._idle = False
                     self._running = len(batch)
+                    self._batch = batch
                     return batch
 
     def _most_urgent(self, now: float) -> Stage | None:
@@ -219,6 +234,7 @@ class Worker:
             # Idle before callers wake up, so what they read of `depth` is already true.
             with self._cond:
                 self._running = 0
+                self._batch = []
                 for job, resolve in zip(batch, resolutions, strict=True):
                     if resolve is None:  # a retry: first in its chat, its chat first in line
                         chats = self._queues[job.stage.kind]
@@ -255,6 +271,11 @@ class Worker:
                 else:
                     self._latencies[stage.kind].append(done - job.enqueued_at)
                     resolutions.append(functools.partial(_succeed, result=result))
+        observe = self.on_stage_done
+        if observe is not None:
+            for job, resolve in zip(batch, resolutions, strict=True):
+                if resolve is not None:
+                    observe(stage.kind, done - job.enqueued_at)
         return resolutions
 
 
@@ -269,9 +290,14 @@ def _started(job: _Job) -> None:
         job.started.set_result(None)
 
 
-def _cancel(job: _Job) -> None:
-    job.future.cancel()
-    job.started.cancel()
+def _shut_down(job: _Job, error: BaseException) -> None:
+    """Closing: a waiting job's caller hears `error` at once, a running one's instead of a
+    result that would come too late."""
+    if not job.started.done():
+        job.started.set_exception(error)
+        job.future.cancel()
+    elif not job.future.done():
+        job.future.set_exception(error)
 
 
 def _succeed(job: _Job, result: Any) -> None:

@@ -42,3 +42,17 @@ def test_run_without_a_token_says_what_is_missing(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:ABC",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
+    }
+    result = photo_talk("run", env=env)
+    assert result.returncode == 2
+    assert "TELEGRAM_WEBHOOK_SECRET is required" in result.stderr
+    odd = photo_talk("run", env={**env, "TELEGRAM_WEBHOOK_SECRET": "spaces are not allowed"})
+    assert odd.returncode == 2
+    assert "A-Z a-z 0-9 _ -" in odd.stderr

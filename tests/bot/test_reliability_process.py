@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot_kit import free_port
 from fake_telegram import FakeTelegram, FakeUser
 from reliability_kit import answer_to, photo_bytes, replies_to
 from sqlalchemy import select
@@ -25,8 +26,9 @@ async def start_bot(telegram: FakeTelegram, env: dict[str, str], cwd: Path) -> A
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL
     )
-    # Ready once it polls: the command menu is registered just before polling starts.
-    await telegram.wait_for("deleteWebhook", timeout=120)
+    # Ready once it polls (deleteWebhook comes just before), or once its webhook is set.
+    ready = "setWebhook" if env.get("TELEGRAM_WEBHOOK_URL") else "deleteWebhook"
+    await telegram.wait_for(ready, timeout=120)
     return process
 
 
@@ -85,3 +87,45 @@ async def test_signals_stop_the_process_cleanly_and_a_restart_keeps_all_history(
         turns = await queries.last_turns(session, character.id, 10)
     assert [t.role for t in turns] == ["character", "user", "character", "user", "character"]
     assert [t.text for t in turns if t.role == "user"] == ["Do you remember me?", "I'm back."]
+
+
+async def test_webhook_mode_stops_cleanly_and_updates_sent_while_down_are_answered_after(
+    telegram: FakeTelegram, tiny_models: TinyModels, tmp_path: Path, database: Path, alice: FakeUser
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "TELEGRAM_FILE_BASE_URL": telegram.base_file_url,
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "TELEGRAM_WEBHOOK_SECRET": "process-test-secret",
+        "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "CAPTION_MODEL": str(tiny_models.caption),
+        "DIALOGUE_MODEL": str(tiny_models.dialogue),
+        "IMAGE_MODEL": "",
+        "INFERENCE_DEVICE": "cpu",
+        "MAX_NEW_TOKENS": "24",
+        "WARM_UP": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    process = await start_bot(telegram, env, tmp_path)
+    try:
+        first = telegram.send_text(alice, None, "/start")
+        await telegram.wait_for("sendMessage", lambda c: c.chat_id == first.chat_id, timeout=60)
+        assert await stop_bot(process, signal.SIGTERM) == 0
+
+        # Telegram keeps what it could not deliver while the bot was down, and retries.
+        later = telegram.send_text(alice, None, "/help")
+        await asyncio.sleep(0.5)
+        assert telegram.pending_updates
+        process = await start_bot(telegram, env, tmp_path)
+        await telegram.wait_for("sendMessage", lambda c: c.chat_id == later.chat_id, timeout=60)
+        assert await stop_bot(process, signal.SIGTERM) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert not telegram.pending_updates

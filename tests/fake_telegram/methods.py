@@ -11,6 +11,7 @@ from typing import Any
 
 from .messaging import MESSAGE_HANDLERS, Handler, Params
 from .models import ApiError, FakeChat
+from .webhook import get_webhook_info, set_webhook
 from .world import World, scope_key
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile's limit on api.telegram.org
@@ -28,6 +29,7 @@ async def get_me(world: World, params: Params) -> Any:
 
 
 async def delete_webhook(world: World, params: Params) -> Any:
+    world.webhook = None
     if params.get("drop_pending_updates"):
         world.pending_updates.clear()
     return True
@@ -150,6 +152,8 @@ async def leave_chat(world: World, params: Params) -> Any:
 HANDLERS: dict[str, Handler] = {
     "getMe": get_me,
     "deleteWebhook": delete_webhook,
+    "setWebhook": set_webhook,
+    "getWebhookInfo": get_webhook_info,
     "getUpdates": get_updates,
     "setMyCommands": set_my_commands,
     "getMyCommands": get_my_commands,

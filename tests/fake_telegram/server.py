@@ -27,6 +27,7 @@ from .models import (
     StoredFile,
 )
 from .spec import coerce_params, load_methods
+from .webhook import Delivery, WebhookSender
 from .wire import drop_connection, error_response, injected_error, read_params
 from .world import World, scope_key
 
@@ -68,6 +69,7 @@ class FakeTelegram(UserActions):
         self._last_activity = 0.0
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._webhook_sender = WebhookSender(self.world, on_delivery=self._changed.set)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -80,9 +82,11 @@ class FakeTelegram(UserActions):
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]
+        self._webhook_sender.start()
         return self
 
     async def stop(self) -> None:
+        await self._webhook_sender.stop()
         self.world.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -170,6 +174,11 @@ class FakeTelegram(UserActions):
     @property
     def chat_actions(self) -> list[tuple[int, str]]:
         return list(self.world.chat_actions)
+
+    @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Every POST of an update to the bot's webhook, with the status it answered."""
+        return list(self.world.webhook.deliveries) if self.world.webhook else []
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:

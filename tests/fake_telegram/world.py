@@ -7,9 +7,12 @@ import io
 import itertools
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .models import ApiError, FakeChat, FakeMessage, FakeUser, MemberStatus, StoredFile
+
+if TYPE_CHECKING:
+    from .webhook import WebhookTarget
 
 # Telegram leaves these out unless allowed_updates names them.
 OPT_IN_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -42,11 +45,13 @@ class World:
         self.chat_actions: list[tuple[int, str]] = []
         self.pending_updates: list[dict[str, Any]] = []
         self.allowed_updates: list[str] | None = None
+        self.webhook: WebhookTarget | None = None  # set: updates are POSTed, getUpdates refused
         self.closed = False
         self._update_ids = itertools.count(812_345_001)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(4_235_000_000_000_001)
         self._wakeup = asyncio.Event()
+        self._changed = asyncio.Event()  # for the webhook sender: new updates or a new target
         self._poll_generation = 0
 
     # --- chats and members -------------------------------------------------------------------
@@ -179,8 +184,21 @@ class World:
     def enqueue(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), kind: payload}
         self.pending_updates.append(update)
-        self._wakeup.set()
+        self.wake_up()
         return update
+
+    def wake_up(self) -> None:
+        """Something to deliver may have appeared: wake the long poll and the webhook sender."""
+        self._wakeup.set()
+        self._changed.set()
+
+    async def wait_for_change(self) -> None:
+        await self._changed.wait()
+        self._changed.clear()
+
+    def confirm(self, update_id: int) -> None:
+        """The bot took this update (its webhook answered 2xx): it is not sent again."""
+        self.pending_updates = [u for u in self.pending_updates if u["update_id"] != update_id]
 
     def new_callback_id(self) -> str:
         query_id = str(next(self._callback_ids))
@@ -189,9 +207,10 @@ class World:
 
     def close(self) -> None:
         self.closed = True
-        self._wakeup.set()
+        self.wake_up()
 
-    def _deliverable(self, limit: int) -> list[dict[str, Any]]:
+    def deliverable(self, limit: int) -> list[dict[str, Any]]:
+        """The next updates of kinds the bot asked for, oldest first."""
         allowed = set(self.allowed_updates or [])
         keep: list[dict[str, Any]] = []
         for update in self.pending_updates:
@@ -205,6 +224,12 @@ class World:
         self, offset: int | None, limit: int, wait_seconds: float, allowed: list[str] | None
     ) -> list[dict[str, Any]]:
         """Long polling: confirm updates below ``offset``, wait up to ``wait_seconds`` for more."""
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         if allowed is not None:
             self.allowed_updates = allowed
         if offset is not None and offset < 0:
@@ -223,7 +248,7 @@ class World:
                     "Conflict: terminated by other getUpdates request; "
                     "make sure that only one bot instance is running",
                 )
-            ready = self._deliverable(limit)
+            ready = self.deliverable(limit)
             if ready or self.closed or loop.time() >= deadline:
                 return ready
             self._wakeup.clear()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from inference.errors import Busy, StageFailed, StageTimeout
+from inference.errors import Busy, ShuttingDown, StageFailed, StageTimeout
 from inference.worker import Retry, Stage, Worker
 
 
@@ -188,7 +188,7 @@ async def test_the_event_loop_keeps_ticking_while_a_job_blocks_its_thread() -> N
     assert ticks >= 10
 
 
-async def test_close_cancels_waiting_jobs() -> None:
+async def test_close_fails_waiting_jobs_so_their_callers_can_say_so() -> None:
     gate = threading.Event()
     worker = Worker([Stage("image", 0, Recorder("image", [], gate), 1)], queue_size=4)
     running = asyncio.create_task(worker.submit("image", 0))
@@ -196,12 +196,39 @@ async def test_close_cancels_waiting_jobs() -> None:
     waiting = asyncio.create_task(worker.submit("image", 1))
     await wait_until(lambda: worker.depth == 2)
     closing = asyncio.create_task(asyncio.to_thread(worker.close))
-    await wait_until(lambda: worker.depth == 1)  # the waiting job is gone, the running one stays
+    with pytest.raises(ShuttingDown):  # at once, while the running job still runs
+        await waiting
+    assert not worker.alive
     gate.set()
     await closing
-    assert await running == "image:0"
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
+    assert await running == "image:0"  # the running job finished within the grace period
+
+
+async def test_a_job_running_past_the_grace_period_fails_instead_of_hanging() -> None:
+    gate = threading.Event()
+    worker = Worker([Stage("image", 0, Recorder("image", [], gate), 1)], queue_size=4)
+    running = asyncio.create_task(worker.submit("image", 0))
+    await wait_until(lambda: worker.depth == 1)
+    await asyncio.to_thread(worker.close, 0.1)
+    with pytest.raises(ShuttingDown):
+        await running
+    gate.set()
+
+
+async def test_every_finished_job_is_reported_with_its_stage_and_seconds() -> None:
+    seen: list[tuple[str, float, str]] = []
+    worker = Worker(
+        [Stage("text", 0, Recorder("text", []), 8), Stage("image", 1, Recorder("image", []), 1)],
+        queue_size=8,
+        on_stage_done=lambda kind, s: seen.append((kind, s, threading.current_thread().name)),
+    )
+    try:
+        assert worker.alive
+        await asyncio.gather(worker.submit("text", 1), worker.submit("image", 2))
+    finally:
+        worker.close()
+    assert sorted(kind for kind, _, _ in seen) == ["image", "text"]
+    assert all(seconds > 0 and thread == "photo-talk-worker" for _, seconds, thread in seen)
 
 
 async def test_queue_time_does_not_count_against_the_run_limit(

@@ -1,0 +1,112 @@
+"""What operators watch: Prometheus counters and histograms, and the health check behind /healthz.
+
+One registry per application (not prometheus-client's global one), so two bots in one process
+(the tests) never share counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+
+log = logging.getLogger(__name__)
+
+# Stage latencies run from milliseconds (a caption on a GPU) to minutes (a video on a CPU).
+STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+DATABASE_CHECK_S = 3.0
+
+
+class Metrics:
+    """The bot's counters; `render()` is the /metrics page."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "photo_talk_updates", "Telegram updates received, by kind", ["kind"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.answers = Counter(
+            "photo_talk_answers_sent", "Bot API sends that succeeded, by method", ["method"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.errors = Counter(
+            "photo_talk_errors", "Updates whose handling failed, by exception type", ["error"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.stage_seconds = Histogram(
+            "photo_talk_stage_seconds", "Model stage time from queueing to result, by stage",
+            ["stage"], buckets=STAGE_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.queue_depth = Gauge(
+            "photo_talk_queue_depth", "Model jobs waiting or running", registry=self.registry
+        )
+        self.gpu_memory = Gauge(
+            "photo_talk_gpu_memory_bytes", "Accelerator memory in use by the models",
+            registry=self.registry,
+        )  # fmt: skip
+
+    def watch(self, queue_depth: Callable[[], int], gpu_memory: Callable[[], int | None]) -> None:
+        """Read the gauges from the actor whenever Prometheus scrapes."""
+        self.queue_depth.set_function(queue_depth)
+        self.gpu_memory.set_function(lambda: float(gpu_memory() or 0))
+
+    def count_update(self, update: Update) -> None:
+        self.updates.labels(update_kind(update)).inc()
+
+    def count_sent(self, method: str) -> None:
+        self.answers.labels(method).inc()
+
+    def count_error(self, error: BaseException | None) -> None:
+        self.errors.labels(type(error).__name__).inc()
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        """Called on the worker thread after each job (prometheus-client is thread-safe)."""
+        self.stage_seconds.labels(stage).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def update_kind(update: Update) -> str:
+    """A small, fixed set of labels: what the user sent, or which kind of update it is."""
+    message = update.message or update.edited_message
+    if message is None:
+        kinds = ("callback_query", "my_chat_member", "chat_member", "channel_post")
+        return next((k for k in kinds if getattr(update, k) is not None), "other")
+    if message.text is not None:
+        return "command" if message.text.startswith("/") else "text"
+    for kind in ("photo", "document", "voice", "audio", "video", "video_note", "sticker"):
+        if getattr(message, kind):
+            return kind
+    return "other_message"
+
+
+@dataclass(frozen=True)
+class Health:
+    """What /healthz reports; `ok` only when every part is."""
+
+    worker: bool
+    database: bool
+    models: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.worker and self.database and self.models
+
+
+async def database_reachable(engine: AsyncEngine) -> bool:
+    """The database answers, and holds our schema, within a few seconds."""
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_S), engine.connect() as connection:
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:
+        log.warning("health: database unreachable (%s)", type(exc).__name__)
+        return False
+    return True

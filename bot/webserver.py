@@ -1,0 +1,109 @@
+"""The bot's HTTP side: Telegram's webhook (secret checked), /healthz and /metrics on one port.
+
+python-telegram-bot 22 has its own webhook server (`run_webhook`, tornado), but it serves the
+webhook path only: adding /healthz and /metrics to it means reaching into its private
+`telegram.ext._utils.webhookhandler`. So we follow PTB's documented "custom webhook bot"
+pattern instead: a small aiohttp server that checks `X-Telegram-Bot-Api-Secret-Token` exactly as
+PTB's does and puts each update on `application.update_queue`, where PTB takes over.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.metrics import Health, Metrics
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few KiB: anything bigger is not Telegram
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates (the path of TELEGRAM_WEBHOOK_URL) and the shared secret."""
+
+    path: str
+    secret: str
+
+
+class BotServer:
+    """Serves /healthz and /metrics, and with a `webhook` the updates Telegram posts."""
+
+    def __init__(
+        self,
+        application: Application,
+        metrics: Metrics,
+        health: Callable[[], Awaitable[Health]],
+        webhook: Webhook | None = None,
+    ) -> None:
+        self._application = application
+        self._metrics = metrics
+        self._health = health
+        self._webhook = webhook
+        self._accepting = True
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics_page)
+        if self._webhook is not None:
+            app.router.add_post(self._webhook.path, self._update)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        log.info("listening on %s:%d (%s)", host, port, "webhook" if self._webhook else "metrics")
+
+    def stop_accepting_updates(self) -> None:
+        """From now on Telegram gets 503 and keeps the update for later: nothing is lost."""
+        self._accepting = False
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _update(self, request: web.Request) -> web.Response:
+        assert self._webhook is not None
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            log.warning("webhook: request without the secret token refused")
+            return web.Response(status=401)
+        if not hmac.compare_digest(given.encode(), self._webhook.secret.encode()):
+            log.warning("webhook: request with a wrong secret token refused")
+            return web.Response(status=403)
+        if not self._accepting:
+            return web.Response(status=503)  # Telegram retries later: the update is not lost
+        try:
+            update = Update.de_json(await request.json(), self._application.bot)
+        except (json.JSONDecodeError, TypeError, KeyError, ValueError):
+            return web.Response(status=400)
+        await self._application.update_queue.put(update)
+        return web.Response()
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        health = await self._health()
+        body = {"worker": health.worker, "database": health.database, "models": health.models}
+        return web.json_response(body, status=200 if health.ok else 503)
+
+    async def _metrics_page(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=self._metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"}
+        )
+
+
+def host_and_port(listen: str) -> tuple[str, int]:
+    """ "0.0.0.0:8080" → ("0.0.0.0", 8080); "[::]:8080" works too."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected host:port, got {listen!r}")
+    return host.strip("[]"), int(port)
