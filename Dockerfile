@@ -21,14 +21,16 @@ WORKDIR /app
 # Dependencies first (a layer that survives code changes), then the code.
 COPY pyproject.toml README.md ./
 RUN mkdir bot inference storage && touch bot/__init__.py inference/__init__.py storage/__init__.py \
-    && pip install --no-cache-dir ".[gpu]" \
+    && pip install --no-cache-dir ".[gpu,postgres]" \
     && pip uninstall -y photo-talk
 COPY bot ./bot
 COPY inference ./inference
 COPY storage ./storage
 RUN pip install --no-cache-dir --no-deps .
 
-USER phototalk
+USER 1000:1000
 VOLUME ["/data", "/models"]
+# The webhook (TELEGRAM_WEBHOOK_LISTEN), or /healthz + /metrics (METRICS_LISTEN) when polling.
+EXPOSE 8080
 ENTRYPOINT ["photo-talk"]
 CMD ["run"]

@@ -115,7 +115,7 @@ class Worker:
         job = _Job(stage, payload, loop.create_future(), loop.create_future(), loop, chat_key)
         with self._cond:
             if self._closed:
-                raise StageFailed("the worker is shut down")
+                raise ShuttingDown("the worker is shut down")
             if self._pending >= self._queue_size:
                 raise Busy(f"{self._pending} jobs waiting")
             self._queues[kind].setdefault(chat_key, deque()).append(job)

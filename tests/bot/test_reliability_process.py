@@ -22,6 +22,29 @@ from storage.models import Character
 STOP_WITHIN_S = 15  # the issue's bound on a clean stop
 
 
+def bot_env(
+    telegram: FakeTelegram, tiny_models: TinyModels, database: Path, **extra: str
+) -> dict[str, str]:
+    """`photo-talk run`'s environment: the fake Telegram, tiny models, no voice, no network."""
+    return {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "TELEGRAM_FILE_BASE_URL": telegram.base_file_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "CAPTION_MODEL": str(tiny_models.caption),
+        "DIALOGUE_MODEL": str(tiny_models.dialogue),
+        "IMAGE_MODEL": "",
+        "TTS_MODEL": "",
+        "ASR_MODEL": "",
+        "INFERENCE_DEVICE": "cpu",
+        "MAX_NEW_TOKENS": "24",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        **extra,
+    }
+
+
 async def start_bot(telegram: FakeTelegram, env: dict[str, str], cwd: Path) -> Any:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL
@@ -46,22 +69,7 @@ async def test_signals_stop_the_process_cleanly_and_a_restart_keeps_all_history(
     alice: FakeUser,
     sessions: Any,
 ) -> None:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "TELEGRAM_FILE_BASE_URL": telegram.base_file_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "CAPTION_MODEL": str(tiny_models.caption),
-        "DIALOGUE_MODEL": str(tiny_models.dialogue),
-        "IMAGE_MODEL": "",
-        "TTS_MODEL": "",
-        "ASR_MODEL": "",
-        "INFERENCE_DEVICE": "cpu",
-        "MAX_NEW_TOKENS": "24",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
+    env = bot_env(telegram, tiny_models, database)
     process = await start_bot(telegram, env, tmp_path)
     try:
         photo = telegram.send_photo(alice, None, photo_bytes())
@@ -93,24 +101,15 @@ async def test_webhook_mode_stops_cleanly_and_updates_sent_while_down_are_answer
     telegram: FakeTelegram, tiny_models: TinyModels, tmp_path: Path, database: Path, alice: FakeUser
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "TELEGRAM_FILE_BASE_URL": telegram.base_file_url,
-        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
-        "TELEGRAM_WEBHOOK_SECRET": "process-test-secret",
-        "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "CAPTION_MODEL": str(tiny_models.caption),
-        "DIALOGUE_MODEL": str(tiny_models.dialogue),
-        "IMAGE_MODEL": "",
-        "INFERENCE_DEVICE": "cpu",
-        "MAX_NEW_TOKENS": "24",
-        "WARM_UP": "false",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
+    env = bot_env(
+        telegram,
+        tiny_models,
+        database,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        TELEGRAM_WEBHOOK_SECRET="process-test-secret",
+        TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        WARM_UP="false",
+    )
     process = await start_bot(telegram, env, tmp_path)
     try:
         first = telegram.send_text(alice, None, "/start")

@@ -202,6 +202,8 @@ async def test_close_fails_waiting_jobs_so_their_callers_can_say_so() -> None:
     gate.set()
     await closing
     assert await running == "image:0"  # the running job finished within the grace period
+    with pytest.raises(ShuttingDown):  # and what comes later is told the same
+        await worker.submit("image", 2)
 
 
 async def test_a_job_running_past_the_grace_period_fails_instead_of_hanging() -> None:

