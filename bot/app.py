@@ -240,6 +240,7 @@ async def stop_taking_work(application: Application) -> None:
     found: Services | None = application.bot_data.get("services")
     if found is not None and application.bot_data["injected_actor"] is None:
         await asyncio.to_thread(found.actor.close, found.settings.shutdown_grace_s)
+        await found.actor.aclose()
 
 
 async def _after_stop(application: Application) -> None:

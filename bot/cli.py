@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    configure_logging(settings.log_level, [token], message_text=settings.log_message_text)
+    llm_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    configure_logging(settings.log_level, [token, llm_key], message_text=settings.log_message_text)
     try:
         return _run(args, settings)
     except ModelUnavailable as exc:

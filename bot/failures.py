@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from inference.errors import BadImage, Busy, ImageTooLarge, ShuttingDown, UnsupportedImage
+from inference.errors import (
+    BadImage,
+    Busy,
+    EngineUnavailable,
+    ImageTooLarge,
+    ShuttingDown,
+    UnsupportedImage,
+)
 
 
 def failure_key(error: BaseException) -> str:
@@ -17,4 +24,6 @@ def failure_key(error: BaseException) -> str:
         return "busy"
     if isinstance(error, ShuttingDown):
         return "restarting"
+    if isinstance(error, EngineUnavailable):
+        return "engine_down"
     return "try_again"

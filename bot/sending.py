@@ -65,6 +65,8 @@ class RetryingRateLimiter(AIORateLimiter):
             # the answers it announces), never retried; show_action ignores its failures.
             return await callback(*args, **kwargs)
         limited = super().process_request
+        if endpoint == "sendMessageDraft":  # a preview, the final message follows: no retries
+            return await limited(callback, args, kwargs, endpoint, data, rate_limit_args)
         result = await retrying(
             lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args)
         )

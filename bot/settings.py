@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     warm_up: bool = True  # one small run of each model at start, before the first user
     stage_timeout_s: float = Field(default=300.0, gt=0)  # running time, not queue time
     queue_timeout_s: float = Field(default=600.0, gt=0)
+    # An OpenAI-compatible engine (vLLM, SGLang, transformers serve) for caption and dialogue.
+    llm_api_base: str = ""  # e.g. http://127.0.0.1:8000/v1; empty: the models run in-process
+    llm_api_key: SecretStr | None = None
+    llm_caption_model: str = ""  # the served names; empty: CAPTION_MODEL / DIALOGUE_MODEL
+    llm_dialogue_model: str = ""
+    llm_retries: int = Field(default=3, ge=1, le=10)
 
     queue_size: int = Field(default=64, ge=1)
     history_turns: int = Field(default=40, ge=2, le=1000)
@@ -125,4 +131,9 @@ class Settings(BaseSettings):
             tts_model=self.tts_model.strip(),
             asr_model=self.asr_model.strip(),
             max_voice_seconds=float(self.max_voice_seconds),
+            llm_api_base=self.llm_api_base.strip(),
+            llm_api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else "",
+            llm_caption_model=self.llm_caption_model.strip(),
+            llm_dialogue_model=self.llm_dialogue_model.strip(),
+            llm_retries=self.llm_retries,
         )

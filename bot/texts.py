@@ -284,6 +284,13 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "You've sent a lot of photos this hour. Please try again later.",
         "zh": "你这一小时发的照片太多了。请稍后再试。",
     },
+    "engine_down": {
+        "en": (
+            "I can't think of words right now: the language model is not answering. "
+            "Please try again in a few minutes (/image still works)."
+        ),
+        "zh": "我现在想不出话来：语言模型没有响应。请过几分钟再试（/image 仍然可以用）。",
+    },
     "try_again": {
         "en": "Something went wrong on my side. Please try again.",
         "zh": "我这边出了点问题。请再试一次。",

@@ -4,13 +4,12 @@ use. Every model call runs on the worker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -19,12 +18,14 @@ from inference.audio import decode_audio, is_silent
 from inference.bubble import draw_speech_bubble
 from inference.card import Introduction, introduction_request, parse_persona, persona_request
 from inference.config import InferenceConfig
-from inference.errors import StageFailed, Unheard
+from inference.engine import Engine, LocalEngine
+from inference.errors import EngineUnavailable, StageFailed, Unheard
 from inference.fast_decoding import batch_buckets_up_to
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
 from inference.models import Models, load_models
 from inference.prompts import first_line_request, reply_request
+from inference.remote import RemoteEngine
 from inference.speaking import IntroductionRequest, Job, LineRequest, speak_batch
 from inference.speech import SpeechRequest
 from inference.transcriber import SAMPLE_RATE, Transcript
@@ -58,16 +59,25 @@ class Actor:
     def __init__(self, models: Models, config: InferenceConfig) -> None:
         self._models = models
         self._config = config
-        self._worker = Worker(
-            [
-                Stage("warm-up", -1, _run_each, 1),
-                # A transcript gates a reply; a voice comes after its text line, pictures last.
-                Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
+        # A transcript gates a reply; a voice comes after its text line, pictures last.
+        stages = [
+            Stage("warm-up", -1, _run_each, 1),
+            Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
+            Stage("speech", 3, self._voice_batch, config.max_batch_size),
+            Stage("image", 4, self._draw_batch, 1),
+        ]
+        engine: Engine
+        if models.captioner is not None and models.dialogue is not None:
+            stages += [
                 Stage("text", 1, self._speak_batch, config.max_batch_size),
                 Stage("caption", 2, models.captioner.describe, config.max_batch_size),
-                Stage("speech", 3, self._voice_batch, config.max_batch_size),
-                Stage("image", 4, self._draw_batch, 1),
-            ],
+            ]
+            engine = LocalEngine(self._submit, models.dialogue)
+        else:  # caption and dialogue are served by an engine that batches by itself
+            engine = RemoteEngine(config)
+        self._engine = engine
+        self._worker = Worker(
+            stages,
             queue_size=config.queue_size,
             on_failure=_free_memory,
             batch_window_s=config.batch_window_ms / 1000,
@@ -122,14 +132,14 @@ class Actor:
 
     async def describe(self, image: Image.Image, *, chat_key: Hashable = 0) -> str:
         """What the caption model sees in the photo."""
-        description: str = await self._submit("caption", image, chat_key)
+        description: str = await self._engine.describe(image, chat_key)
         return description
 
     async def create_persona(
         self, description: str, language: Language, *, chat_key: Hashable = 0
     ) -> Persona:
         """A character card for the pictured person."""
-        text = await self._submit("text", persona_request(description, language), chat_key)
+        text = await self._engine.write(persona_request(description, language), chat_key, None)
         return parse_persona(text, description, language)
 
     async def introduce(
@@ -143,8 +153,8 @@ class Actor:
         """The character card and what the person says first, from ONE generation (the
         photo path's shortest way to the first line); `on_draft` sees the first words."""
         request = introduction_request(description, language)
-        job = IntroductionRequest(request, description, language, _from_worker(on_draft))
-        introduction: Introduction = await self._submit("text", job, chat_key)
+        job = IntroductionRequest(request, description, language)
+        introduction: Introduction = await self._engine.write(job, chat_key, on_draft)
         return introduction
 
     async def first_line(
@@ -156,8 +166,10 @@ class Actor:
     ) -> str:
         """What the person says first, in the first person; `on_draft` (on the event loop)
         sees the line as it is written."""
-        request = first_line_request(persona)
-        return await self._say(request, persona, "first", chat_key, on_draft)
+        line: str = await self._engine.write(
+            LineRequest(first_line_request(persona), persona, "first"), chat_key, on_draft
+        )
+        return line
 
     async def reply(
         self,
@@ -176,7 +188,6 @@ class Actor:
         (only text that passes the output checks); the returned line is the checked one and
         may differ (a garbled draft is retried, a recited prompt becomes a stock line)."""
         persona = replace(persona, language=reply_language(text, persona.language, language))
-        dialogue = self._models.dialogue
         # Fitting the history to the context tokenizes it many times: not on the event loop.
         request = await asyncio.to_thread(
             reply_request,
@@ -184,11 +195,14 @@ class Actor:
             list(history),
             text,
             speaker,
-            dialogue.count_tokens,
-            dialogue.context_window,
+            self._engine.count_tokens,
+            self._engine.context_window,
             self._config.max_new_tokens,
         )
-        return await self._say(request, persona, "reply", chat_key, on_draft)
+        line: str = await self._engine.write(
+            LineRequest(request, persona, "reply"), chat_key, on_draft
+        )
+        return line
 
     async def talking_image(
         self, image: Image.Image, persona: Persona, line: str, *, chat_key: Hashable = 0
@@ -233,16 +247,20 @@ class Actor:
         uses is compiled here); returns the seconds it took."""
         started = time.perf_counter()
         dialogue = self._models.dialogue
-        if dialogue.fast:
+        if dialogue is not None and dialogue.fast:
             hello = ChatRequest([{"role": "user", "content": "Hello!"}], max_new_tokens=4)
             for size in batch_buckets_up_to(self._config.max_batch_size):
                 compiled = time.perf_counter()
                 await self._submit("warm-up", lambda n=size: dialogue.generate([hello] * n), "")
                 log.info("batch of %d compiled in %.1f s", size, time.perf_counter() - compiled)
         photo = _warm_up_photo()
-        description = await self.describe(photo, chat_key=_WARM_UP_CHAT)
+        description, line = "", ""
         hello = ChatRequest([{"role": "user", "content": "Hello!"}], max_new_tokens=8)
-        line: str = await self._submit("text", hello, _WARM_UP_CHAT)
+        try:
+            description = await self.describe(photo, chat_key=_WARM_UP_CHAT)
+            line = await self._engine.write(hello, _WARM_UP_CHAT, None)
+        except EngineUnavailable:
+            pass  # logged by the engine; pictures still work, and the engine may come later
         if self._models.painter is not None:
             drawing = _Drawing(photo, description, line or "Hello!")
             await self._submit("image", drawing, _WARM_UP_CHAT)
@@ -257,18 +275,9 @@ class Actor:
         `grace_s` seconds to finish (blocks that long at most: call it off the event loop)."""
         self._worker.close(grace_s)
 
-    async def _say(
-        self,
-        request: ChatRequest,
-        persona: Persona,
-        kind: Literal["first", "reply"],
-        chat_key: Hashable,
-        on_draft: DraftCallback | None = None,
-    ) -> str:
-        """A checked line (retried once if garbled, else a stock line) from the worker."""
-        line = LineRequest(request, persona, kind, on_draft=_from_worker(on_draft))
-        said: str = await self._submit("text", line, chat_key)
-        return said
+    async def aclose(self) -> None:
+        """Close the serving engine's connections (on the event loop that opened them)."""
+        await self._engine.aclose()
 
     async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
         return await self._worker.submit(
@@ -280,6 +289,7 @@ class Actor:
         )
 
     def _speak_batch(self, jobs: list[Job]) -> list[str | Introduction | Retry]:
+        assert self._models.dialogue is not None  # the "text" stage exists only with it
         return speak_batch(self._models.dialogue.generate, jobs)
 
     def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
@@ -301,20 +311,6 @@ class Actor:
                 return TalkingPicture(jpeg=b"", flagged=True)
             image = painted.image
         return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(image, drawing.line)))
-
-
-def _from_worker(on_draft: DraftCallback | None) -> Callable[[str], None] | None:
-    """`on_draft` made callable from the worker thread: each call runs on this event loop,
-    in order, before the line's result (both go through call_soon_threadsafe)."""
-    if on_draft is None:
-        return None
-    loop = asyncio.get_running_loop()
-
-    def forward(text: str) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is reading
-            loop.call_soon_threadsafe(on_draft, text)
-
-    return forward
 
 
 def _run_each(calls: list[Callable[[], object]]) -> list[object]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from typing import Any
 
 import torch
 from PIL import Image
-from transformers import AutoModelForImageTextToText, AutoProcessor
+from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, ProcessorMixin
+from transformers.models.auto.processing_auto import (
+    PROCESSOR_MAPPING_NAMES,
+    processor_class_from_name,
+)
 
 from inference.cleaning import clean_generation, looks_garbled
 from inference.images import fit_within
@@ -48,14 +53,7 @@ class Captioner:
     @classmethod
     def load(cls, model_id_or_path: str, device: torch.device, dtype: torch.dtype) -> Captioner:
         """Load from a Hugging Face id or a local folder (the same code path)."""
-        try:
-            processor = AutoProcessor.from_pretrained(model_id_or_path)
-        except ImportError as exc:
-            # Qwen-VL processors bundle a video processor that needs torchvision.
-            raise ImportError(
-                f"the processor of caption model {model_id_or_path!r} needs a package that is "
-                f"not installed ({exc}). Install the GPU extra: pip install 'photo-talk[gpu]'"
-            ) from exc
+        processor = load_processor(model_id_or_path)
         model: Any = AutoModelForImageTextToText.from_pretrained(model_id_or_path, dtype=dtype)
         model.to(device).eval().requires_grad_(False)
         chat_capable = bool(getattr(processor, "chat_template", None))
@@ -121,8 +119,55 @@ class Captioner:
         text = text.strip()
         if not self.chat_capable and prompt and text.lower().startswith(prompt.lower()):
             text = text[len(prompt) :]
-        text = clean_generation(text, max_chars=500)
-        if looks_garbled(text):
-            log.info("caption unusable (%r); using the neutral description", text[:80])
-            return FALLBACK_DESCRIPTION
-        return text
+        return usable_description(text)
+
+
+def load_processor(model_id_or_path: str) -> Any:
+    """The checkpoint's processor. Qwen-VL processors bundle a video processor that needs
+    torchvision (no CPU wheel of it matches our torch): without it, the same processor is
+    loaded without its video half, with the Pillow image processor. Photos need no video."""
+    try:
+        return AutoProcessor.from_pretrained(model_id_or_path)
+    except ImportError as exc:
+        images_only = _images_only_class(model_id_or_path)
+        if images_only is None:
+            raise ImportError(
+                f"the processor of caption model {model_id_or_path!r} needs a package that is "
+                f"not installed ({exc}). Install the GPU extra: pip install 'photo-talk[gpu]'"
+            ) from exc
+        log.info("%s: no torchvision, so its processor is loaded without video", model_id_or_path)
+        return images_only.from_pretrained(model_id_or_path)
+
+
+def _images_only_class(model_id_or_path: str) -> type[ProcessorMixin] | None:
+    """The checkpoint's processor class minus its `video_processor` part, if it has one."""
+    model_type = AutoConfig.from_pretrained(model_id_or_path).model_type
+    name = PROCESSOR_MAPPING_NAMES.get(model_type)
+    full = processor_class_from_name(name) if name else None
+    if full is None or "video_processor" not in inspect.signature(full.__init__).parameters:
+        return None
+
+    class ImagesOnly(full):  # type: ignore[valid-type,misc]
+        # ProcessorMixin finds a processor's parts in its __init__ signature: video is left out.
+        def __init__(
+            self,
+            image_processor: Any = None,
+            tokenizer: Any = None,
+            chat_template: str | None = None,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(
+                image_processor, tokenizer, None, chat_template=chat_template, **kwargs
+            )
+
+    ImagesOnly.__name__ = ImagesOnly.__qualname__ = f"{full.__name__}ImagesOnly"
+    return ImagesOnly
+
+
+def usable_description(text: str) -> str:
+    """A model's description cleaned for the persona prompt, or the neutral one if unusable."""
+    text = clean_generation(text, max_chars=500)
+    if looks_garbled(text):
+        log.info("caption unusable (%r); using the neutral description", text[:80])
+        return FALLBACK_DESCRIPTION
+    return text

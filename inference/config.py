@@ -29,3 +29,9 @@ class InferenceConfig:
     tts_model: str = ""  # empty: characters do not speak
     asr_model: str = ""  # empty: voice notes are not transcribed
     max_voice_seconds: float = 120.0
+    # An OpenAI-compatible engine for caption and dialogue (empty: the models run in-process).
+    llm_api_base: str = ""
+    llm_api_key: str = ""
+    llm_caption_model: str = ""  # served model names; empty: CAPTION_MODEL / DIALOGUE_MODEL
+    llm_dialogue_model: str = ""
+    llm_retries: int = 3  # attempts per request when the engine is unreachable or overloaded

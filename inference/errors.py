@@ -47,3 +47,7 @@ class Unheard(InferenceError):
 
 class ModelUnavailable(InferenceError):
     """A configured model is neither a local folder, nor cached, nor downloadable now."""
+
+
+class EngineUnavailable(StageFailed):
+    """The serving engine at LLM_API_BASE did not answer, even after retries."""

@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class Models:
     """The loaded stages; `painter` is None when IMAGE_MODEL is empty (bubble on the photo),
-    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty."""
+    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty, `captioner` and `dialogue`
+    when a serving engine (LLM_API_BASE) does their work."""
 
-    captioner: Captioner
-    dialogue: DialogueModel
+    captioner: Captioner | None
+    dialogue: DialogueModel | None
     painter: TalkingPainter | None
     speech: SpeechModel | None = None
     transcriber: Transcriber | None = None
@@ -39,17 +40,22 @@ def load_models(config: InferenceConfig) -> Models:
     dtype = default_dtype(device)
     log.info("loading models on %s (%s)", device, dtype)
     # Every model's files first (cache or folder: no network), so a missing one fails now.
+    served = bool(config.llm_api_base)  # caption and dialogue run on the serving engine
     one_model = config.dialogue_model.strip() == config.caption_model.strip()
-    caption_source = model_source("CAPTION_MODEL", config.caption_model.strip())
-    dialogue_source = None if one_model else model_source("DIALOGUE_MODEL", config.dialogue_model)
+    caption_source = None if served else model_source("CAPTION_MODEL", config.caption_model.strip())
+    dialogue_source = (
+        None if served or one_model else model_source("DIALOGUE_MODEL", config.dialogue_model)
+    )
     image_source = model_source("IMAGE_MODEL", config.image_model) if config.image_model else ""
     # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
     # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
-    captioner = Captioner.load(caption_source, device, dtype)
-    if dialogue_source is None:
-        dialogue = DialogueModel.from_captioner(captioner)
-    else:
-        dialogue = DialogueModel.load(dialogue_source, device, dtype)
+    captioner, dialogue = None, None
+    if caption_source is not None:
+        captioner = Captioner.load(caption_source, device, dtype)
+        if dialogue_source is None:
+            dialogue = DialogueModel.from_captioner(captioner)
+        else:
+            dialogue = DialogueModel.load(dialogue_source, device, dtype)
     painter = None
     if image_source:
         painter = TalkingPainter.load(
@@ -80,7 +86,8 @@ def compile_for_speed(models: Models) -> None:
     size the worker uses), once per new shape, on the worker thread that then serves them.
     """
     # Transformers compiles the decoding step itself when the KV cache has static shapes.
-    models.dialogue.use_fast_decoding()
+    if models.dialogue is not None:
+        models.dialogue.use_fast_decoding()
     if models.painter is not None:
         pipeline = models.painter.pipeline
         pipeline.unet = torch.compile(pipeline.unet)

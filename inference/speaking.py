@@ -9,7 +9,7 @@ wait for it too.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
@@ -65,6 +65,8 @@ class IntroductionRequest:
 
 
 Job = ChatRequest | LineRequest | IntroductionRequest
+# A serving engine's generation of one request, streaming to the listener (if any).
+GenerateOne = Callable[[ChatRequest, TextListener | None], Awaitable[str]]
 
 
 def speak_batch(generate: Generate, jobs: Sequence[Job]) -> list[str | Introduction | Retry]:
@@ -72,18 +74,29 @@ def speak_batch(generate: Generate, jobs: Sequence[Job]) -> list[str | Introduct
     back as a `Retry` (nudged, once); a line still unusable, or one reciting the system
     prompt, becomes a stock line. Plain requests (warm-up) are returned as generated."""
     texts = generate([_request_of(job) for job in jobs], [_drafts_of(job) for job in jobs])
-    results: list[str | Introduction | Retry] = []
-    for text, job in zip(texts, jobs, strict=True):
-        if isinstance(job, IntroductionRequest):
-            results.append(_introduced(text, job))
-        elif not isinstance(job, LineRequest):
-            results.append(text)
-        elif looks_garbled(text) and not job.retried:
-            log.info("a garbled %s line goes again", job.kind)
-            results.append(Retry(_nudged(job)))
-        else:
-            results.append(_checked(text, job))
-    return results
+    return [_answer(text, job) for text, job in zip(texts, jobs, strict=True)]
+
+
+async def speak_one(generate: GenerateOne, job: Job) -> str | Introduction:
+    """One job through an engine that batches by itself (a serving engine), with the same
+    answers as `speak_batch`; a `Retry` is asked again at once."""
+    while True:
+        answer = _answer(await generate(_request_of(job), _drafts_of(job)), job)
+        if not isinstance(answer, Retry):
+            return answer
+        job = answer.payload
+
+
+def _answer(text: str, job: Job) -> str | Introduction | Retry:
+    """What one row of a batch answers (see `speak_batch`)."""
+    if isinstance(job, IntroductionRequest):
+        return _introduced(text, job)
+    if not isinstance(job, LineRequest):
+        return text
+    if looks_garbled(text) and not job.retried:
+        log.info("a garbled %s line goes again", job.kind)
+        return Retry(_nudged(job))
+    return _checked(text, job)
 
 
 def _introduced(text: str, job: IntroductionRequest) -> Introduction | Retry:

@@ -12,6 +12,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+from llm_server import LLMServer, transformers_serve
 from postgres_cluster import MIGRATED, PostgresCluster, find_bin_dir
 from tiny_checkpoints import (
     TinyModels,
@@ -79,3 +80,11 @@ def postgres() -> Iterator[PostgresCluster]:
 def tiny_voice_models(tmp_path_factory: pytest.TempPathFactory) -> TinyVoiceModels:
     """Tiny random Bark (speech) and Whisper (recognition) folders, built once per session."""
     return build_voice_models(tmp_path_factory.mktemp("tiny_voice_models"))
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMServer]:
+    """A real `transformers serve` on 127.0.0.1 (once per session; tests name the tiny
+    checkpoint folders as the served models)."""
+    with transformers_serve(tmp_path_factory.mktemp("llm_server") / "serve.log") as server:
+        yield server

@@ -323,6 +323,22 @@ async def test_privacy_mode_hides_group_chatter() -> None:
         assert len(private_tg.messages(GROUP)) == 5  # the chatter exists, unseen by the bot
 
 
+async def test_message_drafts_go_to_private_chats_only(bot: Bot, tg: FakeTelegram) -> None:
+    tg.add_chat(FakeChat.private(ALICE), ALICE)
+    tg.add_chat(GROUP, ALICE)
+    assert await bot.send_message_draft(ALICE.id, 7, "Hel") is True
+    assert await bot.send_message_draft(ALICE.id, 7, "Hello <b>there</b>", parse_mode="HTML")
+    assert tg.drafts(ALICE.id) == [(7, "Hel"), (7, "Hello there")]
+    assert tg.bot_messages(ALICE.id) == []  # a draft is no message
+    with pytest.raises(BadRequest, match="private chats"):
+        await bot.send_message_draft(GROUP.id, 7, "Hello")
+    with pytest.raises(BadRequest, match="non-zero"):
+        await bot.send_message_draft(ALICE.id, 0, "Hello")
+    with pytest.raises(BadRequest, match="too long"):
+        await bot.send_message_draft(ALICE.id, 7, "x" * 4097)
+    assert tg.drafts(GROUP.id) == [] and len(tg.drafts(ALICE.id)) == 2
+
+
 async def test_blocked_bot_is_forbidden(bot: Bot, tg: FakeTelegram) -> None:
     tg.my_chat_member(BOB, FakeChat.private(BOB), "member", "kicked")
     with pytest.raises(Forbidden, match="bot was blocked by the user"):

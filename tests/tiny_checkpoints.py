@@ -259,6 +259,98 @@ def build_chat_vlm_checkpoint(folder: Path) -> Path:
     return folder
 
 
+# Qwen-VL's ChatML template, cut down: text or typed parts; an image becomes its pad tokens.
+QWEN_VL_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_qwen3_vl_checkpoint(folder: Path) -> Path:
+    """Qwen3-VL (the default caption model's architecture): a one-block vision tower, a
+    2-layer text model, 32-64 px images, saved as the hub folder is laid out.
+
+    The processor cannot be built here (its video half needs torchvision), so its parts are
+    saved as the hub has them: tokenizer, image processor config, chat template, and a video
+    processor config that CPU installs must be able to skip.
+    """
+    from transformers import GenerationConfig, Qwen3VLConfig, Qwen3VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    specials = [
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|vision_start|>",
+        "<|vision_end|>",
+        "<|image_pad|>",
+        "<|video_pad|>",
+    ]
+    tokenizer = _byte_level_tokenizer(
+        specials, bos_token=None, eos_token="<|im_end|>", chat_template=None
+    )
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in specials}
+    patches = {"patch_size": 16, "merge_size": 2, "temporal_patch_size": 2}
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=32 * 32, max_pixels=64 * 64, **patches)
+    torch.manual_seed(0)
+    config = Qwen3VLConfig(
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 8,
+            "max_position_embeddings": 512,
+            "rope_scaling": {"rope_type": "default", "mrope_section": [1, 1, 2]},
+            "tie_word_embeddings": False,
+            "initializer_range": 0.1,  # wider than the default, so text depends on the input
+        },
+        vision_config={
+            "depth": 1,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 4,
+            "out_hidden_size": 32,
+            "spatial_merge_size": 2,
+            "num_position_embeddings": 16,
+            "deepstack_visual_indexes": [0],
+            **{k: v for k, v in patches.items() if k != "merge_size"},
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+    model = Qwen3VLForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(
+        eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"]
+    )
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    image_processor.save_pretrained(folder)
+    processor_class = {"processor_class": "Qwen3VLProcessor"}
+    _update_json(folder / "preprocessor_config.json", processor_class)
+    video = {"video_processor_type": "Qwen3VLVideoProcessor", **patches, **processor_class}
+    _update_json(folder / "video_preprocessor_config.json", video)
+    (folder / "chat_template.jinja").write_text(QWEN_VL_TEMPLATE, encoding="utf-8")
+    return folder
+
+
+def _update_json(path: Path, values: dict[str, Any]) -> None:
+    found = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    path.write_text(json.dumps(found | values, indent=2), encoding="utf-8")
+
+
 def _clip_tokenizer(folder: Path) -> object:
     """A hub-free CLIP tokenizer: characters plus a few merges; 77 tokens like the real one."""
     from transformers import CLIPTokenizer

@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 from bot.chat_queues import Arrival
 from bot.delivery import say, voice_then_picture
 from bot.downloads import download
+from bot.drafts import DraftStream
 from bot.failures import failure_key
 from bot.handlers.common import Place, display_name, user_language
 from bot.sending import StatusMessage, show_action
@@ -138,6 +139,8 @@ async def _meet(
         log.warning("photo download failed: %s", exc)
         await status.fail(text("download_failed", lang))
         return
+    # In private chats the first line appears while it is written; groups get the final one.
+    drafts = None if place.group else DraftStream(bot, place.chat_id)
     try:
         image = await actor.decode(data)
         if not svc.limits.take_photo(place.user_id):
@@ -149,7 +152,9 @@ async def _meet(
         if said:  # the user spoke first: the character answers rather than greets
             persona = await actor.create_persona(description, lang, chat_key=place.chat_id)
         else:  # the card and the first line from one generation
-            introduction = await actor.introduce(description, lang, chat_key=place.chat_id)
+            introduction = await actor.introduce(
+                description, lang, chat_key=place.chat_id, on_draft=drafts
+            )
             persona, greeting = introduction.persona, introduction.first_line
         async with svc.sessions() as session, session.begin():
             await queries.upsert_user(session, place.user_id, display_name(message))
@@ -179,12 +184,17 @@ async def _meet(
                 )
         if said:
             speaker = display_name(message) if place.group else None
-            line = await actor.reply(persona, [], said, speaker=speaker, chat_key=place.chat_id)
+            line = await actor.reply(
+                persona, [], said, speaker=speaker, chat_key=place.chat_id, on_draft=drafts
+            )
         else:
             line = greeting
     except InferenceError as exc:
         await status.fail(text(failure_key(exc), lang))
         return
+    finally:
+        if drafts is not None:
+            await drafts.finish()
     spoken = await say(svc, bot, character, line, reply_to=message.message_id)
     # Voice and picture take longest: make them in the background so this chat can talk.
     context.application.create_task(

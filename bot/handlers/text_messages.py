@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.chat_queues import Arrival
 from bot.conversation import persona_of, turns_of
 from bot.delivery import say, speak_line
+from bot.drafts import DraftStream
 from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
@@ -107,6 +108,8 @@ async def answer(run: list[Arrival]) -> None:
             return
         if svc.settings.log_message_text:
             log.info("chat %d user %d said: %s", place.chat_id, place.user_id, said)
+        # In private chats the answer appears while it is written; groups get the final one.
+        drafts = None if place.group else DraftStream(bot, place.chat_id)
         try:
             async with action_while_slow(bot, place.chat_id):
                 line = await svc.actor.reply(
@@ -116,6 +119,7 @@ async def answer(run: list[Arrival]) -> None:
                     speaker=name if place.group else None,
                     language=chosen or last.heard,
                     chat_key=place.chat_id,
+                    on_draft=drafts,
                 )
         except Exception as exc:
             # Unanswered turns are taken back: the user is asked to send them again, and a
@@ -127,5 +131,8 @@ async def answer(run: list[Arrival]) -> None:
             key = failure_key(exc) if isinstance(exc, InferenceError) else "try_again"
             await last.message.reply_text(text(key, lang))
             return
+        finally:
+            if drafts is not None:
+                await drafts.finish()
     spoken_line = await say(svc, bot, character, line, reply_to=last.message.message_id)
     await speak_line(svc, bot, character, spoken_line, group=place.group)

@@ -212,6 +212,21 @@ async def send_chat_action(world: World, params: Params) -> Any:
     return True
 
 
+async def send_message_draft(world: World, params: Params) -> Any:
+    """A reply being written, shown in a private chat until the real message is sent."""
+    chat = world.chat(params["chat_id"])
+    if chat.type != "private":
+        raise ApiError(400, "Bad Request: message drafts can be sent only to private chats")
+    if params["draft_id"] == 0:
+        raise ApiError(400, "Bad Request: draft_id must be non-zero")
+    raw = params.get("text") or ""  # empty: Telegram shows "Thinking..."
+    text, _ = format_text(raw, params.get("parse_mode"), params.get("entities"))
+    if len(text) > MAX_TEXT:
+        raise ApiError(400, "Bad Request: message is too long")
+    world.drafts.append((chat.id, params["draft_id"], text))
+    return True
+
+
 async def set_message_reaction(world: World, params: Params) -> Any:
     chat = world.chat(params["chat_id"])
     message = world.find_message(chat.id, params["message_id"])
@@ -230,5 +245,6 @@ MESSAGE_HANDLERS: dict[str, Handler] = {
     "editMessageReplyMarkup": edit_message_reply_markup,
     "deleteMessage": delete_message,
     "sendChatAction": send_chat_action,
+    "sendMessageDraft": send_message_draft,
     "setMessageReaction": set_message_reaction,
 }

@@ -175,6 +175,11 @@ class FakeTelegram(UserActions):
     def chat_actions(self) -> list[tuple[int, str]]:
         return list(self.world.chat_actions)
 
+    def drafts(self, chat: ChatRef) -> list[tuple[int, str]]:
+        """The drafts (draft id, text) the bot streamed into ``chat``, in order."""
+        chat_id = _chat_id(chat)
+        return [(draft, text) for cid, draft, text in self.world.drafts if cid == chat_id]
+
     @property
     def webhook_deliveries(self) -> list[Delivery]:
         """Every POST of an update to the bot's webhook, with the status it answered."""

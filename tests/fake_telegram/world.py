@@ -43,6 +43,7 @@ class World:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
         self.chat_actions: list[tuple[int, str]] = []
+        self.drafts: list[tuple[int, int, str]] = []  # chat id, draft id, text
         self.pending_updates: list[dict[str, Any]] = []
         self.allowed_updates: list[str] | None = None
         self.webhook: WebhookTarget | None = None  # set: updates are POSTed, getUpdates refused

@@ -1,0 +1,187 @@
+"""Caption and dialogue served by an OpenAI-compatible engine (vLLM, SGLang, `transformers
+serve`) at LLM_API_BASE. The engine batches across users itself, so these calls bypass our
+worker; replies stream (server-sent events) into the caller's draft callback."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Hashable
+from dataclasses import replace
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from inference.captioner import MAX_IMAGE_SIDE, PERSONA_QUESTION, usable_description
+from inference.cleaning import clean_generation
+from inference.config import InferenceConfig
+from inference.dialogue import MAX_CONTEXT_WINDOW
+from inference.errors import EngineUnavailable, StageFailed
+from inference.images import encode_jpeg, fit_within
+from inference.speaking import IntroductionRequest, Job, LineRequest, speak_one
+from inference.streaming import TextListener
+from inference.types import ChatRequest, DraftCallback
+
+log = logging.getLogger(__name__)
+
+CAPTION_MAX_TOKENS = 96
+CONNECT_TIMEOUT_S = 5.0
+FIRST_RETRY_DELAY_S = 0.5  # then doubled: 0.5 s, 1 s, 2 s...
+# Engines answer these when overloaded or restarting: worth another try.
+RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+
+
+class EngineRefused(StageFailed):
+    """The engine answered with an error that trying again will not fix (e.g. a wrong model)."""
+
+
+class RemoteEngine:
+    """An OpenAI-compatible chat-completions server: the photo goes to the VLM as a data URL,
+    replies stream; unreachable servers are retried with backoff, then `EngineUnavailable`."""
+
+    def __init__(self, config: InferenceConfig) -> None:
+        self._base = config.llm_api_base.rstrip("/") + "/"
+        key = config.llm_api_key
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._caption_model = config.llm_caption_model or config.caption_model
+        self._dialogue_model = config.llm_dialogue_model or config.dialogue_model
+        self._attempts = max(1, config.llm_retries)
+        self._timeout = httpx.Timeout(config.stage_timeout_s, connect=CONNECT_TIMEOUT_S)
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._down = False  # the engine's state as last seen, so an outage is logged once
+
+    @property
+    def context_window(self) -> int:
+        return MAX_CONTEXT_WINDOW
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """An over-estimate without the served tokenizer: about 3 UTF-8 bytes per token
+        (one per CJK character; English runs nearer 4), plus the template's few per turn."""
+        return sum(4 + len(m["content"].encode("utf-8")) // 3 for m in messages) + 4
+
+    async def describe(self, image: Image.Image, chat_key: Hashable) -> str:
+        """What the served VLM sees in the photo (the same question the in-process one gets)."""
+        jpeg = await asyncio.to_thread(_jpeg_for_upload, image)
+        url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+        content = [
+            {"type": "image_url", "image_url": {"url": url}},
+            {"type": "text", "text": PERSONA_QUESTION},
+        ]
+        messages = [{"role": "user", "content": content}]
+        body = _body(self._caption_model, messages, CAPTION_MAX_TOKENS)
+        answer = await self._retrying(lambda: self._complete(body))
+        return usable_description(answer)
+
+    async def write(self, job: Job, chat_key: Hashable, on_draft: DraftCallback | None) -> Any:
+        """A checked line, an introduction or a plain answer; a line's text so far goes to
+        `on_draft` (here on the event loop) while it streams, when it would pass the checks."""
+        if isinstance(job, LineRequest | IntroductionRequest):
+            job = replace(job, on_draft=on_draft)
+
+        async def generate(request: ChatRequest, listener: TextListener | None) -> str:
+            body = _body(self._dialogue_model, request.messages, request.max_new_tokens)
+            text = await self._retrying(lambda: self._stream(body, listener))
+            return clean_generation(text)
+
+        return await speak_one(generate, job)
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._client_loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        # Connections belong to one event loop: a client per loop (the bot has one; tests many).
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(
+                base_url=self._base, headers=self._headers, timeout=self._timeout
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def _complete(self, body: dict[str, Any]) -> str:
+        response = await self._http().post("chat/completions", json=body)
+        _raise_for_status(response.status_code, response.text)
+        choices = response.json().get("choices") or [{}]
+        return str((choices[0].get("message") or {}).get("content") or "")
+
+    async def _stream(self, body: dict[str, Any], on_draft: TextListener | None) -> str:
+        """The streamed answer; each chunk's text so far goes to `on_draft`."""
+        text, shown = "", ""
+        request = self._http().stream("POST", "chat/completions", json=body | {"stream": True})
+        async with request as response:
+            if response.status_code >= 400:
+                _raise_for_status(response.status_code, (await response.aread()).decode())
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[len("data:") :].strip()
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    raise EngineRefused(f"the engine failed mid-answer: {chunk['error']}")
+                choices = chunk.get("choices") or []  # the closing chunk may carry none
+                delta = "".join((c.get("delta") or {}).get("content") or "" for c in choices)
+                if delta:
+                    text += delta
+                    draft = clean_generation(text)
+                    if on_draft is not None and draft and draft != shown:
+                        on_draft(draft)
+                        shown = draft
+        return text
+
+    async def _retrying(self, call: Any) -> str:
+        """`call()` again after a connection failure, a timeout or an overloaded answer, with a
+        doubling pause; then `EngineUnavailable`. Logs once when the engine goes and comes back."""
+        delay = FIRST_RETRY_DELAY_S
+        for attempt in range(1, self._attempts + 1):
+            try:
+                result: str = await call()
+            except (httpx.TransportError, _Overloaded) as exc:
+                if attempt == self._attempts:
+                    if not self._down:
+                        log.error(
+                            "serving engine at %s is not answering (%s); captions and replies "
+                            "fail until it is back",
+                            self._base,
+                            type(exc).__name__,
+                        )
+                    self._down = True
+                    raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
+                await asyncio.sleep(delay)
+                delay *= 2
+            else:
+                if self._down:
+                    log.info("serving engine at %s is answering again", self._base)
+                self._down = False
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Overloaded(Exception):
+    """An answer that says: try again later (429, 503, ...)."""
+
+
+def _raise_for_status(status: int, detail: str) -> None:
+    if status in RETRY_STATUSES:
+        raise _Overloaded(f"HTTP {status}")
+    if status >= 400:
+        log.error("serving engine refused a request: HTTP %d %s", status, detail[:200])
+        raise EngineRefused(f"HTTP {status}")
+
+
+def _body(model: str, messages: list[dict[str, Any]], max_tokens: int) -> dict[str, Any]:
+    """Greedy, like the in-process models; only fields every engine accepts."""
+    return {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0}
+
+
+def _jpeg_for_upload(image: Image.Image) -> bytes:
+    return encode_jpeg(fit_within(image.convert("RGB"), MAX_IMAGE_SIDE))
