@@ -12,6 +12,7 @@ from llm_server import LLMServer, free_port
 from PIL import Image, ImageDraw
 from tiny_checkpoints import TinyModels
 
+from bot.settings import Settings
 from inference import remote
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
@@ -135,3 +136,15 @@ async def test_an_engine_that_is_down_is_retried_then_reported_once(
     await engine.aclose()
     assert attempts == 6
     assert len(caplog.records) == 1 and "not answering" in caplog.records[0].getMessage()
+
+
+def test_the_engine_is_configured_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_API_BASE", " http://gpu-box:8000/v1 ")
+    monkeypatch.setenv("LLM_API_KEY", "sk-secret")
+    monkeypatch.setenv("LLM_DIALOGUE_MODEL", "photo-talk")
+    config = Settings(_env_file=None).inference  # type: ignore[call-arg]
+    assert config.llm_api_base == "http://gpu-box:8000/v1" and config.llm_api_key == "sk-secret"
+    assert (config.llm_dialogue_model, config.llm_caption_model) == ("photo-talk", "")
+    assert "sk-secret" not in repr(Settings(_env_file=None))  # type: ignore[call-arg]
+    monkeypatch.delenv("LLM_API_BASE")
+    assert Settings(_env_file=None).inference.llm_api_base == ""  # type: ignore[call-arg]
