@@ -141,7 +141,10 @@ def load_processor(model_id_or_path: str) -> Any:
 
 def _images_only_class(model_id_or_path: str) -> type[ProcessorMixin] | None:
     """The checkpoint's processor class minus its `video_processor` part, if it has one."""
-    model_type = AutoConfig.from_pretrained(model_id_or_path).model_type
+    try:
+        model_type = AutoConfig.from_pretrained(model_id_or_path).model_type
+    except (OSError, ValueError):  # not found (offline, no such folder): nothing to adapt
+        return None
     name = PROCESSOR_MAPPING_NAMES.get(model_type)
     full = processor_class_from_name(name) if name else None
     if full is None or "video_processor" not in inspect.signature(full.__init__).parameters:
