@@ -47,6 +47,8 @@ def load_models(config: InferenceConfig) -> Models:
         None if served or one_model else model_source("DIALOGUE_MODEL", config.dialogue_model)
     )
     image_source = model_source("IMAGE_MODEL", config.image_model) if config.image_model else ""
+    speech_source = model_source("TTS_MODEL", config.tts_model) if config.tts_model else ""
+    asr_source = model_source("ASR_MODEL", config.asr_model) if config.asr_model else ""
     # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
     # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
     captioner, dialogue = None, None
@@ -69,8 +71,8 @@ def load_models(config: InferenceConfig) -> Models:
         if config.safety_model and getattr(painter.pipeline, "safety_checker", None) is None:
             safety_source = model_source("SAFETY_MODEL", config.safety_model)
             painter.safety = SafetyChecker.load(safety_source, device, dtype)
-    speech = SpeechModel.load(config.tts_model, device, dtype) if config.tts_model else None
-    transcriber = Transcriber.load(config.asr_model, device, dtype) if config.asr_model else None
+    speech = SpeechModel.load(speech_source, device, dtype) if speech_source else None
+    transcriber = Transcriber.load(asr_source, device, dtype) if asr_source else None
     models = Models(captioner, dialogue, painter, speech, transcriber)
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)

@@ -38,7 +38,7 @@ def offline_env(hf_home: Path, **settings: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TELEGRAM_", "HF_", "TRANSFORMERS_", "CAPTION_", "DIALOGUE_"))
-        and k not in ("IMAGE_MODEL", "SAFETY_MODEL")
+        and k not in ("IMAGE_MODEL", "SAFETY_MODEL", "TTS_MODEL", "ASR_MODEL")
     }
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
@@ -108,6 +108,8 @@ def test_chat_with_cached_models_starts_without_the_network(
         DIALOGUE_MODEL="tiny/dialogue",
         IMAGE_MODEL="tiny/image",
         SAFETY_MODEL="",
+        TTS_MODEL="",
+        ASR_MODEL="",
     )
     run = chat(env, tmp_path, str(photo(tmp_path)), "--out", str(tmp_path), said="hello\n")
     assert run.returncode == 0, run.stderr
