@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from bot.texts import text
 from inference.errors import InferenceError
 from inference.types import Language, Speech
 from storage import queries
+from storage.errors import NotFound
 from storage.records import CharacterRecord, ChatSettingsRecord
 
 log = logging.getLogger(__name__)
@@ -38,29 +40,35 @@ class SpokenLine:
 
 async def say(
     svc: Services, bot: Bot, character: CharacterRecord, line: str, *, reply_to: int | None
-) -> SpokenLine:
+) -> SpokenLine | None:
     """Store the character's turn, send it, then remember its Telegram id for reply routing.
 
     The turn is committed before sending: if Telegram fails for good, the conversation is
-    still whole and the line can be drawn again with /image.
+    still whole and the line can be drawn again with /image. None when the character was
+    forgotten (/forget) while its line was being written: nothing is stored or sent.
     """
-    async with svc.sessions() as session, session.begin():
-        turn = await queries.add_message(
-            session,
-            character_id=character.id,
-            chat_id=character.chat_id,
-            author_id=None,
-            author_name=character.persona_name,
-            role="character",
-            text=line,
-        )
+    try:
+        async with svc.sessions() as session, session.begin():
+            turn = await queries.add_message(
+                session,
+                character_id=character.id,
+                chat_id=character.chat_id,
+                author_id=None,
+                author_name=character.persona_name,
+                role="character",
+                text=line,
+            )
+    except NotFound:
+        log.info("character %d was forgotten before its line was said", character.id)
+        return None
     try:
         sent = await send_text(bot, character.chat_id, line, reply_to=reply_to)
     except TelegramError:
         log.exception("could not send character %d's line; it is stored", character.id)
         return SpokenLine(turn.id, line, None)
-    async with svc.sessions() as session, session.begin():
-        await queries.set_telegram_message_id(session, turn.id, sent.message_id)
+    with contextlib.suppress(NotFound):  # cleared by /reset meanwhile: nothing to link
+        async with svc.sessions() as session, session.begin():
+            await queries.set_telegram_message_id(session, turn.id, sent.message_id)
     return SpokenLine(turn.id, line, sent)
 
 
@@ -74,11 +82,16 @@ async def draw_picture(
     lang: Language,
     status: StatusMessage | None = None,
 ) -> None:
-    """Draw the character saying `line` and send it as a reply to the line's message."""
+    """Draw the character saying `line` and send it as a reply to the line's message.
+
+    Whatever happens, the status note ends ("done", or what went wrong): /reset or /forget
+    meanwhile only means the picture is not linked to a turn that no longer exists.
+    """
     chat_id, reply_to = character.chat_id, line.message_id
+    if status is None:
+        status = StatusMessage(bot, chat_id, None, reply_to)
     try:
-        if status is not None:
-            await status.update(text("status_drawing", lang))
+        await status.update(text("status_drawing", lang))
         async with action_while_slow(bot, chat_id, ChatAction.UPLOAD_PHOTO, after_s=0):
             picture = await svc.actor.talking_image(
                 image, persona_of(character), line.text, chat_key=chat_id
@@ -87,18 +100,18 @@ async def draw_picture(
             await send_text(bot, chat_id, text("picture_withheld", lang), reply_to=reply_to)
         else:
             sent = await send_picture(bot, chat_id, picture.jpeg, reply_to=reply_to)
-            async with svc.sessions() as session, session.begin():
-                await queries.set_picture_message_id(session, line.turn_id, sent.message_id)
-        if status is not None:
-            await status.update(text("status_done", lang, name=character.persona_name))
+            try:
+                async with svc.sessions() as session, session.begin():
+                    await queries.add_picture(session, line.turn_id, sent.message_id)
+            except NotFound:
+                log.info("turn %d was cleared while its picture was drawn", line.turn_id)
+        await status.update(text("status_done", lang, name=character.persona_name))
     except InferenceError as exc:
         log.warning("talking picture failed: %s", exc)
-        message = text(failure_key(exc), lang)
-        if status is None:
-            status = StatusMessage(bot, chat_id, None, reply_to)
-        await status.fail(message)
-    except TelegramError:
-        log.exception("could not send the talking picture of character %d", character.id)
+        await status.fail(text(failure_key(exc), lang))
+    except TelegramError as exc:
+        log.warning("could not send the talking picture of character %d: %s", character.id, exc)
+        await status.fail(text("picture_not_sent", lang))
 
 
 def voice_is_on(chosen: ChatSettingsRecord, *, group: bool) -> bool:
@@ -123,8 +136,11 @@ async def speak_line(
     voice = character.voice
     if voice is None:  # chosen once, from what the caption model saw, then kept
         voice = svc.actor.voice_for(character.description, persona_of(character).language)
-        async with svc.sessions() as session, session.begin():
-            await queries.set_character_voice(session, character.id, voice)
+        try:
+            async with svc.sessions() as session, session.begin():
+                await queries.set_character_voice(session, character.id, voice)
+        except NotFound:  # forgotten (/forget) meanwhile: nothing to say it with
+            return None
     try:
         async with action_while_slow(bot, character.chat_id, ChatAction.RECORD_VOICE, after_s=0):
             speech = await svc.actor.speak(line.text, voice, chat_key=character.chat_id)

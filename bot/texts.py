@@ -299,6 +299,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I couldn't draw a suitable picture this time, but you can keep talking.",
         "zh": "这次没能画出合适的图片，不过你们可以继续聊。",
     },
+    "picture_not_sent": {
+        "en": "Telegram would not take the picture of them talking — but you can keep talking.",
+        "zh": "Telegram 没有接收 TA 说话的图片——不过你们可以继续聊。",
+    },
     "not_allowed": {
         "en": "Sorry, this bot is private.",
         "zh": "抱歉，这是一个私人机器人。",

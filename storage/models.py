@@ -22,7 +22,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     display_name: Mapped[str] = mapped_column(Text)
-    # 'zh' / 'en' once chosen with /lang (or first seen); None means "not known yet".
+    # 'zh' / 'en' once chosen with /lang; None: never chosen (the bot goes by Telegram's
+    # language_code for its own words, and answers in the language of each message).
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
@@ -72,8 +73,6 @@ class Message(Base):
         Index("ix_messages_character_id_id", "character_id", "id"),
         # Reply routing: which character does this Telegram message belong to?
         Index("ix_messages_chat_id_telegram_message_id", "chat_id", "telegram_message_id"),
-        # ...or the talking picture sent as a reply to this turn (its own Telegram message).
-        Index("ix_messages_chat_id_picture_message_id", "chat_id", "picture_message_id"),
         # forget_user / forget_user_in_chat without scanning every message.
         Index("ix_messages_author_id_chat_id", "author_id", "chat_id"),
         CheckConstraint(f"role IN ('{ROLE_USER}', '{ROLE_CHARACTER}')", name="role"),
@@ -88,11 +87,21 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    # The talking picture drawn for a character's turn; replies to it route here too.
-    picture_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # The user said it in a voice note (the text is its transcript; the audio is not kept).
     spoken: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Picture(Base):
+    """A talking picture sent for a character's turn (the first, and each /image since):
+    replies to any of them route to the turn's character."""
+
+    __tablename__ = "pictures"
+    __table_args__ = (Index("ix_pictures_telegram_message_id", "telegram_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    telegram_message_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class ActiveCharacter(Base):

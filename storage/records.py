@@ -43,7 +43,6 @@ class MessageRecord:
     role: Role
     text: str
     telegram_message_id: int | None
-    picture_message_id: int | None
     created_at: datetime
     spoken: bool = False
 

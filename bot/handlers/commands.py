@@ -135,7 +135,10 @@ async def image_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             image = await load_photo(context.bot, svc.actor, character.photo_file_id)
             if last is None:
                 line = await svc.actor.first_line(persona_of(character), chat_key=place.chat_id)
-                spoken = await say(svc, context.bot, character, line, reply_to=message.message_id)
+                said = await say(svc, context.bot, character, line, reply_to=message.message_id)
+                if said is None:
+                    return  # forgotten meanwhile
+                spoken = said
             else:
                 spoken = SpokenLine(last.id, last.text, None)
             if spoken.message is None:

@@ -14,7 +14,7 @@ from bot.delivery import say, voice_then_picture
 from bot.downloads import download
 from bot.drafts import DraftStream
 from bot.failures import failure_key
-from bot.handlers.common import Place, display_name, user_language
+from bot.handlers.common import Place, chosen_language, display_name, user_language
 from bot.sending import StatusMessage, show_action
 from bot.services import Services, services
 from bot.telegram_text import clean_user_text, without_addressing
@@ -111,8 +111,9 @@ async def meet_arrival(arrival: Arrival) -> None:
     if not svc.limits.may_take_photo(place.user_id):
         await message.reply_text(text("photo_limit", lang))
         return
+    chosen = await chosen_language(update, context)
     async with svc.limits.job(place.user_id):
-        await _meet(svc, context, place, message, photo, arrival.said, lang)
+        await _meet(svc, context, place, message, photo, arrival.said, lang, chosen)
 
 
 async def _meet(
@@ -123,6 +124,7 @@ async def _meet(
     photo: PhotoRef,
     said: str,
     lang: Language,
+    chosen: Language | None,
 ) -> None:
     bot, actor = context.bot, svc.actor
     status = await StatusMessage.post(
@@ -185,7 +187,13 @@ async def _meet(
         if said:
             speaker = display_name(message) if place.group else None
             line = await actor.reply(
-                persona, [], said, speaker=speaker, chat_key=place.chat_id, on_draft=drafts
+                persona,
+                [],
+                said,
+                speaker=speaker,
+                language=chosen,
+                chat_key=place.chat_id,
+                on_draft=drafts,
             )
         else:
             line = greeting
@@ -196,6 +204,9 @@ async def _meet(
         if drafts is not None:
             await drafts.finish()
     spoken = await say(svc, bot, character, line, reply_to=message.message_id)
+    if spoken is None:  # forgotten (/forget) while it was being made
+        await status.update(text("character_gone", lang))
+        return
     # Voice and picture take longest: make them in the background so this chat can talk.
     context.application.create_task(
         voice_then_picture(

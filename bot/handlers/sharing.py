@@ -121,6 +121,8 @@ async def _open_shared(
     try:
         line = await svc.actor.first_line(persona_of(character), chat_key=place.chat_id)
         spoken = await say(svc, bot, character, line, reply_to=None)
+        if spoken is None:
+            return  # forgotten meanwhile
         image = await load_photo(bot, svc.actor, character.photo_file_id)
     except InferenceError as exc:
         await message.reply_text(text(failure_key(exc), lang))

@@ -18,13 +18,13 @@ from storage.queries.characters import (
 from storage.queries.chats import get_chat_settings, set_chat_video, set_chat_voice
 from storage.queries.messages import (
     add_message,
+    add_picture,
     character_for_telegram_message,
     clear_history,
     delete_turns,
     last_character_turn,
     last_turns,
     prune_messages_before,
-    set_picture_message_id,
     set_telegram_message_id,
 )
 from storage.queries.privacy import forget_user, forget_user_in_chat, migrate_chat, stats
@@ -33,6 +33,7 @@ from storage.queries.users import get_user_language, set_user_language, upsert_u
 __all__ = [
     "GROUP_WIDE_USER_ID",
     "add_message",
+    "add_picture",
     "character_by_share_code",
     "character_for_telegram_message",
     "clear_history",
@@ -53,7 +54,6 @@ __all__ = [
     "set_character_voice",
     "set_chat_video",
     "set_chat_voice",
-    "set_picture_message_id",
     "set_share_code",
     "set_telegram_message_id",
     "set_user_language",

@@ -56,7 +56,6 @@ def message_record(message: Message) -> MessageRecord:
         role=cast(Role, message.role),
         text=message.text,
         telegram_message_id=message.telegram_message_id,
-        picture_message_id=message.picture_message_id,
         created_at=message.created_at,
         spoken=message.spoken,
     )

@@ -14,6 +14,7 @@ from storage.models import (
     ROLE_USER,
     Character,
     Message,
+    Picture,
 )
 from storage.queries._common import character_record, message_record, rowcount
 from storage.records import CharacterRecord, MessageRecord, Role
@@ -31,9 +32,12 @@ async def add_message(
     telegram_message_id: int | None = None,
     spoken: bool = False,
 ) -> MessageRecord:
-    """Append one turn to a character's conversation."""
+    """Append one turn to a character's conversation; NotFound when the character is gone
+    (forgotten while its line was being written)."""
     if role not in (ROLE_USER, ROLE_CHARACTER):
         raise ValueError(f"role must be 'user' or 'character', not {role!r}")
+    if await session.get(Character, character_id) is None:
+        raise NotFound(f"character {character_id}")
     message = Message(
         character_id=character_id,
         chat_id=chat_id,
@@ -63,17 +67,15 @@ async def set_telegram_message_id(
         raise NotFound(f"message {message_id}")
 
 
-async def set_picture_message_id(
-    session: AsyncSession, message_id: int, picture_message_id: int
-) -> None:
-    """Link a character's turn to the talking picture sent for it, so replies to it route."""
-    result = await session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(picture_message_id=picture_message_id)
-    )
-    if rowcount(result) == 0:
+async def add_picture(session: AsyncSession, message_id: int, telegram_message_id: int) -> None:
+    """Link a character's turn to a talking picture sent for it, so replies to it route.
+
+    Raises NotFound when the turn is gone (/reset or /forget while it was being drawn).
+    """
+    if await session.get(Message, message_id) is None:
         raise NotFound(f"message {message_id}")
+    session.add(Picture(message_id=message_id, telegram_message_id=telegram_message_id))
+    await session.flush()
 
 
 async def character_for_telegram_message(
@@ -81,18 +83,23 @@ async def character_for_telegram_message(
 ) -> CharacterRecord | None:
     """The character whose conversation holds this Telegram message (reply-to routing).
 
-    The message may be a stored turn or the talking picture sent as a reply to one.
+    The message may be a stored turn or a talking picture sent as a reply to one.
     """
-    # One indexed lookup per column: with an OR, SQLite would scan the whole chat instead.
-    for column in (Message.telegram_message_id, Message.picture_message_id):
-        character = await session.scalar(
-            select(Character)
-            .join(Message, Message.character_id == Character.id)
-            .where(Message.chat_id == chat_id, column == telegram_message_id)
-            # Ids can repeat after a group became a supergroup: the newest turn wins.
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
+    by_turn = (
+        select(Character)
+        .join(Message, Message.character_id == Character.id)
+        .where(Message.chat_id == chat_id, Message.telegram_message_id == telegram_message_id)
+    )
+    by_picture = (
+        select(Character)
+        .join(Message, Message.character_id == Character.id)
+        .join(Picture, Picture.message_id == Message.id)
+        .where(Message.chat_id == chat_id, Picture.telegram_message_id == telegram_message_id)
+    )
+    # One indexed lookup each: with an OR, SQLite would scan the whole chat instead. Ids can
+    # repeat after a group became a supergroup: the newest wins (in each index's own order).
+    for query in (by_turn.order_by(Message.id.desc()), by_picture.order_by(Picture.id.desc())):
+        character = await session.scalar(query.limit(1))
         if character is not None:
             return character_record(character)
     return None

@@ -35,7 +35,7 @@ async def seed_character(
     photo flow is tested elsewhere; here it would only cost time)."""
     lang = "zh" if (user.language_code or "").startswith("zh") else "en"
     async with sessions() as session, session.begin():
-        await queries.upsert_user(session, user.id, user.first_name, lang)
+        await queries.upsert_user(session, user.id, user.first_name)  # no /lang choice
         character = await queries.create_character(
             session,
             chat_id=user.id,

@@ -91,10 +91,13 @@ async def test_a_photo_gets_status_first_line_then_picture_replying_to_it(
         characters = (await session.scalars(select(Character))).all()
         assert len(characters) == 1 and characters[0].owner_id == alice.id
         turns = await queries.last_turns(session, characters[0].id, 10)
+        routed = await queries.character_for_telegram_message(
+            session, alice.id, picture.message.message_id
+        )
     assert [(t.role, t.text, t.telegram_message_id) for t in turns] == [
         ("character", line.params["text"], line.message.message_id)
     ]
-    assert turns[0].picture_message_id == picture.message.message_id
+    assert routed is not None and routed.id == characters[0].id  # replies to the picture route
 
 
 def is_text_prefix(prefix: str) -> Any:
@@ -297,10 +300,15 @@ async def test_image_draws_the_current_character_saying_its_last_line_again(
     async with sessions() as session:
         [character] = (await session.scalars(select(Character))).all()
         last = await queries.last_character_turn(session, character.id)
+        first_picture = telegram.calls_to("sendPhoto")[0].message
+        assert first_picture is not None and first_picture is not picture.message
+        routes = [
+            await queries.character_for_telegram_message(session, alice.id, m.message_id)
+            for m in (first_picture, picture.message)
+        ]
     assert last is not None and last.text == answer.params["text"]
-    assert (
-        last.picture_message_id == picture.message.message_id
-    )  # replies to it reach the character
+    # Replies to the new picture and to the older one both reach the character.
+    assert [r.id if r else None for r in routes] == [character.id, character.id]
 
 
 async def test_lang_switches_the_bots_language(

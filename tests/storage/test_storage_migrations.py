@@ -17,8 +17,9 @@ from postgres_cluster import PostgresCluster
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from storage import queries
 from storage.base import Base
-from storage.engine import create_engine
+from storage.engine import create_engine, create_session_factory
 from storage.migrate import alembic_config, upgrade_database, upgrade_database_async
 
 
@@ -35,12 +36,12 @@ EXPECTED_INDEXES = {
     "messages": {
         ("ix_messages_character_id_id", ("character_id", "id"), False),
         ("ix_messages_chat_id_telegram_message_id", ("chat_id", "telegram_message_id"), False),
-        ("ix_messages_chat_id_picture_message_id", ("chat_id", "picture_message_id"), False),
         ("ix_messages_author_id_chat_id", ("author_id", "chat_id"), False),
     },
     "active_characters": {
         ("ix_active_characters_character_id", ("character_id",), False),
     },
+    "pictures": {("ix_pictures_telegram_message_id", ("telegram_message_id",), False)},
     "users": set(),
 }
 
@@ -70,7 +71,7 @@ def _describe_schema(connection: Connection) -> dict[str, Any]:
                 )
                 for fk in inspector.get_foreign_keys(table)
             }
-            for table in ("characters", "messages", "active_characters")
+            for table in ("characters", "messages", "active_characters", "pictures")
         },
     }
 
@@ -99,6 +100,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         "messages",
         "active_characters",
         "chat_settings",
+        "pictures",
     }
     assert schema["indexes"] == EXPECTED_INDEXES
     assert schema["unique"] == {("uq_characters_share_code", ("share_code",))}
@@ -110,6 +112,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         },
         "messages": {(("character_id",), "characters", "CASCADE")},
         "active_characters": {(("character_id",), "characters", "CASCADE")},
+        "pictures": {(("message_id",), "messages", "CASCADE")},
     }
     assert version == ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
@@ -226,3 +229,25 @@ async def test_postgresql_downgrade_to_base_and_up_again(postgres: PostgresClust
     assert emptied == {"alembic_version"}
     await upgrade_database_async(url)
     postgres.drop_database(url)
+
+
+async def test_0004_keeps_the_pictures_stored_before_it(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite3")
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0003")
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO users (id, display_name, created_at) VALUES (1, 'A', '2026-01-01')",
+            "INSERT INTO characters (id, chat_id, owner_id, photo_file_id, description, "
+            "persona_name, persona_traits, persona_style, language, created_at) "
+            "VALUES (7, 1, 1, 'f', 'd', 'Ada', 't', 's', 'en', '2026-01-01')",
+            "INSERT INTO messages (id, character_id, chat_id, author_name, role, text, "
+            "telegram_message_id, picture_message_id, created_at) "
+            "VALUES (3, 7, 1, 'Ada', 'character', 'hi', 10, 11, '2026-01-01')",
+        ):
+            await connection.execute(text(statement))
+    await upgrade_database_async(url)
+    async with create_session_factory(engine)() as session:
+        routed = await queries.character_for_telegram_message(session, 1, 11)
+    await engine.dispose()
+    assert routed is not None and routed.id == 7

@@ -222,7 +222,7 @@ async def test_reply_routing_finds_the_character_of_a_telegram_message(
         elsewhere = await make_character(session, BOB, OTHER_GROUP, "Cy")
         line = await say(session, ada, "Hello!", author_id=None)
         await queries.set_telegram_message_id(session, line.id, 11)  # known after sending
-        await queries.set_picture_message_id(session, line.id, 13)  # the talking picture
+        await queries.add_picture(session, line.id, 13)  # the talking picture
         await say(session, bea, "Hi there", author_id=None, telegram_message_id=12)
         await say(session, elsewhere, "Yo", author_id=None, telegram_message_id=11)
 
@@ -240,7 +240,7 @@ async def test_reply_routing_finds_the_character_of_a_telegram_message(
         )
     for plan, index, column in (
         (by_turn, "ix_messages_chat_id_telegram_message_id", "telegram_message_id"),
-        (by_picture, "ix_messages_chat_id_picture_message_id", "picture_message_id"),
+        (by_picture, "ix_pictures_telegram_message_id", "telegram_message_id"),
     ):
         assert index in plan  # both columns are the index's condition, on either backend:
         assert f"{column}=?" in plan or f"({column} = " in plan
@@ -253,7 +253,7 @@ async def test_linking_an_unknown_message_is_an_error(session_factory: Factory) 
         with pytest.raises(NotFound):
             await queries.set_telegram_message_id(session, 404, 1)
         with pytest.raises(NotFound):
-            await queries.set_picture_message_id(session, 404, 1)
+            await queries.add_picture(session, 404, 1)
 
 
 async def test_add_message_refuses_an_unknown_role(session_factory: Factory) -> None:
