@@ -21,8 +21,16 @@ _ANIMATED_FORMATS = {"GIF", "WEBP", "PNG"}
 _WHITE = (255, 255, 255)
 
 
-def decode_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Decode user bytes safely: size checked before decoding, animation refused, RGB result."""
+# Telegram shows photos at most 1280 px on the long side, and every stage works smaller (the
+# painter at IMAGE_SIZE, captioners at their processor's size): a 40 MP file sent "as file"
+# is shrunk once here instead of being carried through every stage, and the picture drawn
+# from it stays within what sendPhoto accepts (width + height <= 10000).
+WORKING_SIDE = 1280
+
+
+def decode_image(data: bytes, max_pixels: int, max_side: int = WORKING_SIDE) -> Image.Image:
+    """Decode user bytes safely: size checked before decoding, animation refused, RGB result
+    at most `max_side` on its long side."""
     if not data:
         raise BadImage("empty file")
     with warnings.catch_warnings():
@@ -41,13 +49,15 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
             raise ImageTooLarge(f"{width}x{height} is more than {max_pixels} pixels")
         if image.format in _ANIMATED_FORMATS and getattr(image, "n_frames", 1) > 1:
             raise UnsupportedImage(f"animated {image.format} is not supported")
+        if image.format in ("JPEG", "MPO"):
+            image.draft(None, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale
         try:
             image.load()  # decode everything now: truncated or corrupt data fails here
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(str(exc)) from exc
         except Exception as exc:
             raise BadImage(f"corrupt or truncated image: {exc}") from exc
-    return to_rgb(_upright(image))
+    return fit_within(to_rgb(_upright(image)), max_side)
 
 
 @functools.cache

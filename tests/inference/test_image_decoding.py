@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from inference.errors import BadImage, ImageTooLarge, UnsupportedImage
-from inference.images import decode_image, encode_jpeg, fit_within
+from inference.images import WORKING_SIDE, decode_image, encode_jpeg, fit_within
 
 LIMIT = 40_000_000
 
@@ -172,3 +172,16 @@ def test_fit_within_downscales_keeping_aspect_and_never_upscales() -> None:
     assert fit_within(Image.new("RGB", (300, 900)), 600).size == (200, 600)
     small = Image.new("RGB", (50, 40))
     assert fit_within(small, 600).size == (50, 40)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_large_photo_is_shrunk_to_the_working_size_right_after_decoding(fmt: str) -> None:
+    source = Image.new("RGB", (6100, 4000), (200, 150, 120))
+    source.paste((20, 40, 60), (0, 0, 3050, 2000))  # a dark quarter: the content is kept
+    image = decode_image(save(source, fmt), LIMIT)
+    assert image.size == (WORKING_SIDE, round(4000 * WORKING_SIDE / 6100))
+    assert image.getpixel((100, 100))[0] < 60 and image.getpixel((1200, 800))[0] > 150  # type: ignore[index]
+
+
+def test_a_small_photo_keeps_its_size() -> None:
+    assert decode_image(save(Image.new("RGB", (96, 128)), "JPEG"), LIMIT).size == (96, 128)
