@@ -16,6 +16,7 @@ from bot.handlers.common import (
     character_for_command,
     is_group_admin,
     sender,
+    speaks_for,
     user_language,
 )
 from bot.handlers.sharing import open_shared
@@ -110,7 +111,7 @@ async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     character = await character_for_command(update, context, lang)
     if character is None:
         return
-    allowed = not place.group or character.owner_id == place.user_id
+    allowed = not place.group or await speaks_for(context.bot, place, character.owner_id)
     if not allowed and not await is_group_admin(context.bot, message, place):
         await message.reply_text(text("reset_not_allowed", lang))
         return
@@ -153,20 +154,21 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/forget: after a confirmation, delete what is stored about the user."""
     message = update.effective_message
     assert message is not None
+    place = Place.of(update)
     lang = await user_language(update, context)
     keyboard = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    text("forget_yes", lang), callback_data=f"forget:yes:{sender(update).id}"
+                    text("forget_yes", lang), callback_data=f"forget:yes:{place.user_id}"
                 ),
                 InlineKeyboardButton(
-                    text("forget_no", lang), callback_data=f"forget:no:{sender(update).id}"
+                    text("forget_no", lang), callback_data=f"forget:no:{place.user_id}"
                 ),
             ]
         ]
     )
-    key = "forget_group_confirm" if Place.of(update).group else "forget_confirm"
+    key = "forget_group_confirm" if place.group else "forget_confirm"
     await message.reply_text(text(key, lang), reply_markup=keyboard)
 
 
@@ -222,16 +224,18 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.edit_message_text(text("switched", lang, name=character.persona_name))
         return
     if kind == "forget":
-        answer, _, owner = value.partition(":")
-        if owner != str(place.user_id):
+        answer, _, owner_text = value.partition(":")
+        owner = int(owner_text)
+        # An anonymous admin's button is pressed by a real admin of the chat it spoke for.
+        if not await speaks_for(context.bot, place, owner):
             await query.answer()  # someone else's confirmation button
             return
         if answer == "yes":
             async with svc.sessions() as session, session.begin():
                 if place.group:
-                    await queries.forget_user_in_chat(session, place.user_id, place.chat_id)
+                    await queries.forget_user_in_chat(session, owner, place.chat_id)
                 else:
-                    await queries.forget_user(session, place.user_id)
+                    await queries.forget_user(session, owner)
             if context.user_data is not None:
                 context.user_data.clear()
         done = "forget_group_done" if place.group else "forget_done"

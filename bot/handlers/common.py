@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Chat, ChatMember, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import active_key
@@ -16,6 +18,8 @@ from inference.language import language_from_code
 from inference.types import Language
 from storage import queries
 from storage.records import CharacterRecord
+
+log = logging.getLogger(__name__)
 
 
 def is_group(chat: Chat) -> bool:
@@ -98,6 +102,21 @@ async def current_character(
         if found is not None:
             return found
     return await queries.get_active_character(session, *place.active)
+
+
+async def speaks_for(bot: Bot, place: Place, owner_id: int) -> bool:
+    """Whether the sender may act as `owner_id` (make, share, forget): they are that owner, or
+    the owner is a chat (an anonymous admin or a channel wrote as it) that they administer."""
+    if owner_id == place.user_id:
+        return True
+    if owner_id >= 0 or place.user_id < 0:  # user ids are positive, chat ids negative
+        return False
+    try:
+        member = await bot.get_chat_member(owner_id, place.user_id)
+    except TelegramError:  # not a chat the bot can see into: no way to tell
+        log.info("could not check admins of chat %d", owner_id, exc_info=True)
+        return False
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 def sender(update: Update) -> User:

@@ -14,7 +14,13 @@ from bot.conversation import persona_of
 from bot.delivery import say, voice_then_picture
 from bot.downloads import load_photo
 from bot.failures import failure_key
-from bot.handlers.common import Place, character_for_command, display_name, user_language
+from bot.handlers.common import (
+    Place,
+    character_for_command,
+    display_name,
+    speaks_for,
+    user_language,
+)
 from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError
@@ -46,7 +52,7 @@ async def share_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     character = await character_for_command(update, context, lang)
     if character is None:
         return
-    if character.owner_id != place.user_id:
+    if not await speaks_for(context.bot, place, character.owner_id):
         await message.reply_text(text("share_not_owner", lang))
         return
     async with svc.sessions() as session, session.begin():
