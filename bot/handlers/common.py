@@ -104,12 +104,12 @@ async def current_character(
     return await queries.get_active_character(session, *place.active)
 
 
-async def speaks_for(bot: Bot, place: Place, owner_id: int) -> bool:
-    """Whether the sender may act as `owner_id` (make, share, forget): they are that owner, or
-    the owner is a chat (an anonymous admin or a channel wrote as it) that they administer."""
+async def speaks_for(bot: Bot, place: Place, owner_id: int | None) -> bool:
+    """Whether the sender may act as `owner_id` (share, reset, forget): they are that owner,
+    or the owner is a chat (an anonymous admin or a channel wrote as it) they administer."""
     if owner_id == place.user_id:
         return True
-    if owner_id >= 0 or place.user_id < 0:  # user ids are positive, chat ids negative
+    if owner_id is None or owner_id >= 0 or place.user_id < 0:  # chat ids are negative
         return False
     try:
         member = await bot.get_chat_member(owner_id, place.user_id)

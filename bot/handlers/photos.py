@@ -38,7 +38,9 @@ class PhotoRef:
 
 def photo_of(message: Message) -> PhotoRef | None:
     """The largest photo size, or an image sent as a file; None for anything else."""
-    author_id = message.from_user.id if message.from_user is not None else None
+    # An anonymous admin's or a channel's photo is the chat's (as in Place.of).
+    author = message.sender_chat or message.from_user
+    author_id = author.id if author is not None else None
     if message.photo:
         largest = message.photo[-1]
         return PhotoRef(largest.file_id, largest.file_size, author_id)
