@@ -3,9 +3,14 @@ from one sender to one character folded into one answer."""
 
 from __future__ import annotations
 
+import logging
+
 from bot.chat_queues import Arrival
 from bot.handlers import photos, text_messages
-from bot.handlers.common import Place
+from bot.handlers.common import Place, user_language
+from bot.texts import text
+
+log = logging.getLogger(__name__)
 
 
 def runs(batch: list[Arrival]) -> list[list[Arrival]]:
@@ -32,9 +37,22 @@ def _addressee(arrival: Arrival) -> tuple[int, int | None]:
 
 
 async def answer_arrivals(batch: list[Arrival]) -> None:
-    """The ChatQueues' answer: every waiting message of one chat, in order."""
+    """The ChatQueues' answer: every waiting message of one chat, in order. A failure is said
+    to its sender (as the application's error handler would) and the line goes on."""
     for run in runs(batch):
-        if run[0].photo is not None:
-            await photos.meet_arrival(run[0])
-        else:
-            await text_messages.answer(run)
+        try:
+            if run[0].photo is not None:
+                await photos.meet_arrival(run[0])
+            else:
+                await text_messages.answer(run)
+        except Exception:
+            log.exception("answering chat %d failed", run[-1].message.chat_id)
+            await _say_try_again(run[-1])
+
+
+async def _say_try_again(arrival: Arrival) -> None:
+    try:
+        lang = await user_language(arrival.update, arrival.context)
+        await arrival.message.reply_text(text("try_again", lang))
+    except Exception:
+        log.warning("could not tell chat %d about a failure", arrival.message.chat_id)

@@ -199,7 +199,9 @@ async def _meet(
             )
         else:
             line = greeting
-    except InferenceError as exc:
+    except Exception as exc:  # the status note must not stay on "looking…"
+        if not isinstance(exc, InferenceError):
+            log.exception("meeting the person in a photo failed")
         await status.fail(text(failure_key(exc), lang))
         return
     finally:

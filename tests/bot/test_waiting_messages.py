@@ -156,3 +156,26 @@ async def test_opening_a_share_link_counts_against_the_photo_limit(
     async with sessions() as session:
         copies = (await session.scalars(select(Character).filter_by(owner_id=li.id))).all()
     assert len(copies) == 1
+
+
+async def test_an_unexpected_failure_is_said_and_the_chat_is_served_on(
+    telegram: FakeTelegram,
+    bot: Any,
+    tiny_actor: Actor,
+    sessions: Any,
+    alice: FakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await seed_character(sessions, alice)
+
+    async def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("a bug, not a model failure")
+
+    monkeypatch.setattr(tiny_actor, "describe", broken)
+    since = len(telegram.calls)
+    telegram.send_photo(alice, None, photo_bytes())
+    told = await shown_after(telegram, since, text_is("try_again", "en", alice.id))
+    assert told.method == "editMessageText"  # the status note says it, not stuck on "looking"
+    answer = await exchange(telegram, alice, "are you still there?")
+    assert answer.params["text"] != TEXTS["try_again"]["en"]
+    await eventually(lambda: bot.bot_data["services"].chats.busy_chats == 0)
