@@ -92,7 +92,8 @@ async def characters_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
             session, Place.of(update).chat_id, RECENT_CHARACTERS
         )
     if not recent:
-        await message.reply_text(text("characters_empty", lang))
+        key = "talk_needs_photo" if Place.of(update).group else "characters_empty"
+        await message.reply_text(text(key, lang))
         return
     rows = [
         [InlineKeyboardButton(c.persona_name[:60], callback_data=f"use:{c.id}")] for c in recent

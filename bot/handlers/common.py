@@ -129,13 +129,14 @@ async def character_for_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Language
 ) -> CharacterRecord | None:
     """The character a command is about (the one replied to, else the active one); when there
-    is none, the user is told to send a photo first."""
+    is none, the user is told how to make one here."""
     message = update.effective_message
     assert message is not None
     async with services(context).sessions() as session:
         character = await current_character(session, Place.of(update), message, context.bot.id)
     if character is None:
-        await message.reply_text(text("no_character", lang))
+        key = "talk_needs_photo" if Place.of(update).group else "no_character"
+        await message.reply_text(text(key, lang))
     return character
 
 

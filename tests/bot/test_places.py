@@ -32,7 +32,12 @@ async def test_answers_are_worded_for_the_place_they_are_read(
     assert (await exchange(telegram, alice, "/talk")).params["text"] == TEXTS["talk_private"]["en"]
     assert (await exchange(telegram, alice, "/new")).params["text"] == TEXTS["new_photo"]["en"]
     group = telegram.add_chat(FakeChat.group(-6001, "Family"), alice)
-    for command, key in (("/new", "talk_needs_photo"), ("/help", "help_group")):
+    for command, key in (
+        ("/new", "talk_needs_photo"),
+        ("/help", "help_group"),
+        ("/characters", "talk_needs_photo"),
+        ("/image", "talk_needs_photo"),
+    ):
         said = telegram.send_text(alice, group, command)
         answer = await telegram.wait_for(
             "sendMessage", lambda c, m=said: c.message.reply_to_message_id == m.message_id
