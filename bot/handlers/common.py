@@ -51,13 +51,15 @@ async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return cast(Language, stored)
 
 
-async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
-    """The language chosen with /lang, else the one Telegram reports for the user."""
-    chosen = await chosen_language(update, context)
-    if chosen is not None:
-        return chosen
+def telegram_language(update: Update) -> Language:
+    """The language Telegram reports for the user's app."""
     user = update.effective_user
     return language_from_code(user.language_code if user is not None else None)
+
+
+async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
+    """The language chosen with /lang, else the one Telegram reports for the user."""
+    return await chosen_language(update, context) or telegram_language(update)
 
 
 def is_reply_to_bot(message: Message, bot_id: int) -> bool:

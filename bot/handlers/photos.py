@@ -14,7 +14,13 @@ from bot.delivery import say, voice_then_picture
 from bot.downloads import download
 from bot.drafts import DraftStream
 from bot.failures import failure_key
-from bot.handlers.common import Place, chosen_language, display_name, user_language
+from bot.handlers.common import (
+    Place,
+    chosen_language,
+    display_name,
+    telegram_language,
+    user_language,
+)
 from bot.sending import StatusMessage, show_action
 from bot.services import Services, services
 from bot.telegram_text import clean_user_text, without_addressing
@@ -101,7 +107,8 @@ async def meet_arrival(arrival: Arrival) -> None:
     update, context = arrival.update, arrival.context
     message = arrival.message
     svc, place = services(context), Place.of(update)
-    lang = await user_language(update, context)
+    chosen = await chosen_language(update, context)
+    lang = chosen or telegram_language(update)
     assert arrival.photo is not None
     photo = photo_of(arrival.photo)
     if photo is None:
@@ -113,7 +120,6 @@ async def meet_arrival(arrival: Arrival) -> None:
     if not svc.limits.may_take_photo(place.user_id):
         await message.reply_text(text("photo_limit", lang))
         return
-    chosen = await chosen_language(update, context)
     async with svc.limits.job(place.user_id):
         await _meet(svc, context, place, message, photo, arrival.said, lang, chosen)
 

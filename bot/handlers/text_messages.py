@@ -19,6 +19,7 @@ from bot.handlers.common import (
     current_character,
     display_name,
     is_reply_to_bot,
+    telegram_language,
     user_language,
 )
 from bot.sending import action_while_slow
@@ -70,8 +71,8 @@ async def answer(run: list[Arrival]) -> None:
     first, last = run[0], run[-1]
     update, context = first.update, first.context
     svc, bot, place = services(context), context.bot, Place.of(update)
-    lang = await user_language(update, context)
-    chosen = await chosen_language(update, context)
+    chosen = await chosen_language(update, context)  # decides the reply's language too
+    lang = chosen or telegram_language(update)
     name = display_name(first.message)
     said = "\n".join(arrival.said for arrival in run)
     async with svc.limits.job(place.user_id):
