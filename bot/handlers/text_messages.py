@@ -136,4 +136,5 @@ async def answer(run: list[Arrival]) -> None:
             if drafts is not None:
                 await drafts.finish()
     spoken_line = await say(svc, bot, character, line, reply_to=last.message.message_id)
-    await speak_line(svc, bot, character, spoken_line, group=place.group)
+    if spoken_line is not None:  # None: forgotten (/forget) while it was answering
+        await speak_line(svc, bot, character, spoken_line, group=place.group)
