@@ -76,12 +76,14 @@ def load_models(config: InferenceConfig) -> Models:
     models = Models(captioner, dialogue, painter, speech, transcriber)
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
-    elif config.torch_compile and device.type == "cuda":  # True or "auto"
-        compile_for_speed(models)
+    elif config.torch_compile and device.type == "cuda":
+        # "auto" compiles decoding only (it falls back to eager by itself); the UNet, whose
+        # compile has no such fall back, only when asked for with TORCH_COMPILE=true.
+        compile_for_speed(models, pictures=config.torch_compile is True)
     return models
 
 
-def compile_for_speed(models: Models) -> None:
+def compile_for_speed(models: Models, pictures: bool = True) -> None:
     """torch.compile the two hot loops: the dialogue model's decoding step and the UNet.
 
     Compilation is lazy: it happens on the first calls (Actor.warm_up compiles every batch
@@ -90,7 +92,7 @@ def compile_for_speed(models: Models) -> None:
     # Transformers compiles the decoding step itself when the KV cache has static shapes.
     if models.dialogue is not None:
         models.dialogue.use_fast_decoding()
-    if models.painter is not None:
+    if pictures and models.painter is not None:
         pipeline = models.painter.pipeline
         pipeline.unet = torch.compile(pipeline.unet)
     log.info("torch.compile on: the first calls of each shape will be slow")
