@@ -38,6 +38,7 @@ from bot.handlers import (
     photos,
     sharing,
     text_messages,
+    video,
     voice,
 )
 from bot.handlers.common import Place, user_language
@@ -63,14 +64,24 @@ PRIVATE_COMMANDS = [
     "new",
     "reset",
     "image",
+    "video",
     "share",
     "lang",
     "voice",
     "forget",
 ]
 GROUP_COMMANDS = [
-    "talk", "help", "characters", "reset", "image", "share", "lang", "voice", "forget",
-]  # fmt: skip
+    "talk",
+    "help",
+    "characters",
+    "reset",
+    "image",
+    "video",
+    "share",
+    "lang",
+    "voice",
+    "forget",
+]
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -112,6 +123,7 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
     application.add_handler(CommandHandler("characters", commands.characters_command))
     application.add_handler(CommandHandler("reset", commands.reset_command))
     application.add_handler(CommandHandler("image", commands.image_command))
+    application.add_handler(CommandHandler("video", video.video_command))
     application.add_handler(CommandHandler("share", sharing.share_command))
     application.add_handler(CommandHandler("voice", voice.voice_command))
     application.add_handler(CommandHandler("forget", commands.forget_command))

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument(
         "--voice", action="store_true", help="also speak each line into an .ogg (TTS_MODEL)"
     )
+    chat.add_argument(
+        "--video", action="store_true", help="also write the talking video (MP4) of the first line"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply the migrations")
     args = parser.parse_args(argv)
@@ -48,7 +51,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_chat(
             settings,
-            ChatOptions(args.photo, args.lang, args.out, draw=not args.no_image, voice=args.voice),
+            ChatOptions(
+                args.photo,
+                args.lang,
+                args.out,
+                draw=not args.no_image,
+                voice=args.voice,
+                video=args.video,
+            ),
         )
     if args.command == "db":
         from storage.migrate import upgrade_database

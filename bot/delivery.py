@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from dataclasses import dataclass
 
 from PIL import Image
-from telegram import Bot, Message
+from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.conversation import persona_of
+from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.sending import StatusMessage, action_while_slow, send_picture, send_text, send_voice
 from bot.services import Services
 from bot.texts import text
 from inference.errors import InferenceError
 from inference.types import Language, Speech
+from inference.video import TalkingVideo
 from storage import queries
 from storage.errors import NotFound
 from storage.records import CharacterRecord, ChatSettingsRecord
@@ -114,6 +117,73 @@ async def draw_picture(
         await status.fail(text("picture_not_sent", lang))
 
 
+async def video_wanted(svc: Services, chat_id: int, *, group: bool) -> bool:
+    """/video's choice for the chat; never chosen: on in private chats, off in groups."""
+    if not svc.settings.image_model.strip():
+        return False  # no image model, no mouth to move
+    async with svc.sessions() as session:
+        choice = (await queries.get_chat_settings(session, chat_id)).video
+    return not group if choice is None else choice
+
+
+async def send_talking_video(
+    svc: Services,
+    bot: Bot,
+    character: CharacterRecord,
+    line: SpokenLine,
+    *,
+    group: bool,
+    speech: Speech | None = None,
+    image: Image.Image | None = None,
+) -> None:
+    """The character saying `line`: a round video note in private chats, a video (with the
+    voice) or a silent animation in groups. Comes last and never raises: a video that cannot
+    be made costs nothing already sent. `image`: the photo, downloaded again when None."""
+    chat_id = character.chat_id
+    try:
+        if not await video_wanted(svc, chat_id, group=group):
+            return
+        action = ChatAction.RECORD_VIDEO if group else ChatAction.RECORD_VIDEO_NOTE
+        async with action_while_slow(bot, chat_id, action, after_s=0):
+            if image is None:
+                image = await load_photo(bot, svc.actor, character.photo_file_id)
+            video = await svc.actor.talking_video(
+                image, persona_of(character), line.text, speech, square=not group, chat_key=chat_id
+            )
+        if video is not None:  # None: no face in the photo, nothing to animate
+            await _send_video(bot, chat_id, video, note=not group, reply_to=line.message_id)
+    except InferenceError as exc:
+        log.warning("talking video of character %d failed: %s", character.id, exc)
+    except TelegramError:
+        log.exception("could not send the talking video of character %d", character.id)
+
+
+async def _send_video(
+    bot: Bot, chat_id: int, video: TalkingVideo, *, note: bool, reply_to: int | None
+) -> Message:
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    duration = max(1, math.ceil(video.duration_s))
+    if note:
+        return await bot.send_video_note(
+            chat_id,
+            video.mp4,
+            duration=duration,
+            length=video.width,
+            filename="talking.mp4",
+            reply_parameters=reply,
+        )
+    send = bot.send_video if video.has_sound else bot.send_animation  # silent: a GIF-like loop
+    return await send(
+        chat_id,
+        video.mp4,
+        duration=duration,
+        width=video.width,
+        height=video.height,
+        filename="talking.mp4",
+        reply_parameters=reply,
+    )
+
+
 def voice_is_on(chosen: ChatSettingsRecord, *, group: bool) -> bool:
     """/voice as the chat chose it; never chosen: on in private chats, off in groups."""
     return chosen.voice if chosen.voice is not None else not group
@@ -157,7 +227,7 @@ async def speak_line(
     return speech
 
 
-async def voice_then_picture(
+async def voice_picture_video(
     svc: Services,
     bot: Bot,
     character: CharacterRecord,
@@ -168,6 +238,8 @@ async def voice_then_picture(
     group: bool,
     status: StatusMessage | None = None,
 ) -> None:
-    """After a first line: its voice, then the talking picture, each sent when ready."""
-    await speak_line(svc, bot, character, line, group=group)
+    """After a first line: its voice, the talking picture, then the talking video (with that
+    voice as its sound), each sent when ready."""
+    speech = await speak_line(svc, bot, character, line, group=group)
     await draw_picture(svc, bot, character, image, line, lang=lang, status=status)
+    await send_talking_video(svc, bot, character, line, group=group, speech=speech, image=image)

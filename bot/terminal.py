@@ -21,7 +21,7 @@ from inference.errors import AudioTooLong, BadAudio, BadImage, InferenceError, U
 from inference.images import decode_image
 from inference.language import detect_language, language_from_code
 from inference.transcriber import Transcript
-from inference.types import Language, Turn
+from inference.types import Language, Speech, Turn
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class ChatOptions:
     out_dir: Path | None = None  # default: next to the photo
     draw: bool = True
     voice: bool = False  # write each spoken line as an .ogg next to the pictures
+    video: bool = False  # also the talking video of the first line (needs an image model)
 
     @property
     def folder(self) -> Path:
@@ -89,17 +90,23 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
         print(f"{persona.name}: {line}", flush=True)
         voice = actor.voice_for(description, persona.language)
         spoken = Voice(actor, options, voice, ui)
-        await spoken.say(line)
+        speech = await spoken.say(line)
         if options.draw:
             async with progress(text("cli_drawing", ui)):
                 picture = await actor.talking_image(image, persona, line)
             if picture.flagged:
                 print(text("cli_withheld", ui))
             else:
-                options.folder.mkdir(parents=True, exist_ok=True)
-                path = options.folder / f"{options.photo.stem}.talking.jpg"
-                await asyncio.to_thread(path.write_bytes, picture.jpeg)
+                path = await _save(options, "jpg", picture.jpeg)
                 print(text("cli_saved", ui, path=path), flush=True)
+        if options.draw and options.video:
+            async with progress(text("cli_filming", ui)):
+                video = await actor.talking_video(image, persona, line, speech)
+            if video is None:
+                print(text("cli_no_video", ui))
+            else:
+                path = await _save(options, "mp4", video.mp4)
+                print(text("cli_video_saved", ui, path=path), flush=True)
     except InferenceError as exc:
         print(text(failure_key(exc), ui), file=sys.stderr)
         return 1
@@ -137,6 +144,14 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
     return 0
 
 
+async def _save(options: ChatOptions, extension: str, data: bytes) -> Path:
+    """Write `PHOTO.talking.<extension>` into the output folder (default: beside the photo)."""
+    options.folder.mkdir(parents=True, exist_ok=True)
+    path = options.folder / f"{options.photo.stem}.talking.{extension}"
+    await asyncio.to_thread(path.write_bytes, data)
+    return path
+
+
 class Voice:
     """--voice: each line the character says, spoken into <photo>.line-N.ogg."""
 
@@ -144,19 +159,21 @@ class Voice:
         self._actor, self._options, self._voice, self._ui = actor, options, voice, ui
         self._count = 0
 
-    async def say(self, line: str) -> None:
+    async def say(self, line: str) -> Speech | None:
+        """The line spoken and saved; the Speech (for the talking video), or None."""
         if not (self._options.voice and self._actor.can_speak):
-            return
+            return None
         self._count += 1
         try:
             speech = await self._actor.speak(line, self._voice)
         except InferenceError as exc:
             print(text(failure_key(exc), self._ui), file=sys.stderr)
-            return
+            return None
         self._options.folder.mkdir(parents=True, exist_ok=True)
         path = self._options.folder / f"{self._options.photo.stem}.line-{self._count}.ogg"
         await asyncio.to_thread(path.write_bytes, speech.ogg_opus)
         print(text("cli_voice_saved", self._ui, path=path), flush=True)
+        return speech
 
 
 async def _hear(actor: Actor, path: Path, ui: Language) -> Transcript | None:

@@ -26,6 +26,7 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/new – start with a new photo\n"
             "/reset – clear the current conversation (the character stays)\n"
             "/image – draw the character saying their last line again\n"
+            "/video on|off – the character also speaks in a short video\n"
             "/share – a link that opens this character for someone else\n"
             "/lang – 中文 / English\n"
             "/voice on|off – voice messages on or off\n"
@@ -39,6 +40,7 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/new – 换一张新照片\n"
             "/reset – 清空当前对话（角色保留）\n"
             "/image – 重新画出角色说最后一句话的样子\n"
+            "/video on|off – 角色还会用短视频说话\n"
             "/share – 生成链接，让别人也能和这个角色聊天\n"
             "/lang – 中文 / English\n"
             "/voice on|off – 开启或关闭语音消息\n"
@@ -306,6 +308,38 @@ TEXTS: dict[str, dict[Language, str]] = {
     "not_allowed": {
         "en": "Sorry, this bot is private.",
         "zh": "抱歉，这是一个私人机器人。",
+    },
+    # --- talking video (/video) --------------------------------------------------------------
+    "cmd_video": {"en": "Talking video on or off", "zh": "开关说话视频"},
+    "video_is_on": {
+        "en": "Talking videos are on in this chat. /video off turns them off.",
+        "zh": "本聊天已开启说话视频。发送 /video off 关闭。",
+    },
+    "video_is_off": {
+        "en": "Talking videos are off in this chat. /video on turns them on.",
+        "zh": "本聊天未开启说话视频。发送 /video on 开启。",
+    },
+    "video_turned_on": {
+        "en": "Talking videos on: the character will also appear speaking.",
+        "zh": "已开启说话视频：角色还会以视频的样子说话。",
+    },
+    "video_turned_off": {
+        "en": "Talking videos off: just words (and pictures).",
+        "zh": "已关闭说话视频：只发文字（和图片）。",
+    },
+    "video_admins_only": {
+        "en": "Only the group's admins can turn talking videos on or off.",
+        "zh": "只有群管理员可以开关说话视频。",
+    },
+    "video_unavailable": {
+        "en": "Talking videos need an image model, and this bot runs without one.",
+        "zh": "说话视频需要图像模型，而这个机器人没有配置图像模型。",
+    },
+    "cli_filming": {"en": "filming them talking", "zh": "正在拍 TA 说话的视频"},
+    "cli_video_saved": {"en": "Talking video saved to {path}", "zh": "说话的视频已保存到 {path}"},
+    "cli_no_video": {
+        "en": "No talking video: no face was found in the photo (or no image model).",
+        "zh": "没有生成说话视频：照片里没有找到人脸（或没有图像模型）。",
     },
     # --- terminal chat (photo-talk chat) ----------------------------------------------------
     "cli_loading": {"en": "loading models", "zh": "正在加载模型"},

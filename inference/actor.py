@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,10 +22,12 @@ from inference.card import Introduction, introduction_request, parse_persona, pe
 from inference.config import InferenceConfig
 from inference.engine import Engine, LocalEngine
 from inference.errors import EngineUnavailable, StageFailed, Unheard
+from inference.faces import Face, face_in, find_face
 from inference.fast_decoding import batch_buckets_up_to
 from inference.images import decode_image, encode_jpeg
 from inference.language import reply_language
 from inference.models import Models, load_models
+from inference.painter import MouthStates
 from inference.prompts import first_line_request, reply_request
 from inference.remote import RemoteEngine
 from inference.speaking import IntroductionRequest, Job, LineRequest, speak_batch
@@ -38,19 +42,32 @@ from inference.types import (
     TalkingPicture,
     Turn,
 )
+from inference.video import TalkingVideo, render_video
 from inference.voices import choose_voice
 from inference.worker import Retry, Stage, Worker
 
 log = logging.getLogger(__name__)
 
 _WARM_UP_CHAT = "warm-up"
+# Mouth states of this many photos stay in memory (a few small patches each), so a
+# character's pictures and videos after the first cost no painting.
+MOUTH_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
-class _Drawing:
+class _Mouths:
     image: Image.Image
+    face: Face
     description: str
+
+
+@dataclass(frozen=True)
+class _Film:
+    image: Image.Image
+    states: MouthStates
     line: str
+    speech: Speech | None
+    square: bool
 
 
 class Actor:
@@ -64,7 +81,8 @@ class Actor:
             Stage("warm-up", -1, _run_each, 1),
             Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
             Stage("speech", 3, self._voice_batch, config.max_batch_size),
-            Stage("image", 4, self._draw_batch, 1),
+            Stage("mouths", 4, self._paint_mouths, 1),
+            Stage("video", 5, self._render_videos, 1),
         ]
         engine: Engine
         if models.captioner is not None and models.dialogue is not None:
@@ -82,6 +100,7 @@ class Actor:
             on_failure=_free_memory,
             batch_window_s=config.batch_window_ms / 1000,
         )
+        self._mouth_cache: OrderedDict[tuple[str, str], MouthStates] = OrderedDict()
 
     @classmethod
     def load(cls, config: InferenceConfig) -> Actor:
@@ -122,8 +141,8 @@ class Actor:
         return int(torch.cuda.memory_allocated()) if torch.cuda.is_available() else None
 
     def latencies(self, kind: str) -> list[float]:
-        """Recent seconds from queueing to result for 'transcribe', 'text', 'caption', 'speech'
-        or 'image' jobs."""
+        """Recent seconds from queueing to result for 'transcribe', 'text', 'caption', 'speech',
+        'mouths' or 'video' jobs."""
         return self._worker.latencies(kind)
 
     async def decode(self, data: bytes) -> Image.Image:
@@ -207,12 +226,41 @@ class Actor:
     async def talking_image(
         self, image: Image.Image, persona: Persona, line: str, *, chat_key: Hashable = 0
     ) -> TalkingPicture:
-        """The person drawn speaking, with the line in a speech bubble."""
-        drawing = _Drawing(image, persona.description, line)
-        if self._models.painter is None:  # CPU-friendly mode: no model, no queue
-            return await asyncio.to_thread(self._draw, drawing)
-        picture: TalkingPicture = await self._submit("image", drawing, chat_key)
-        return picture
+        """The person drawn with the mouth open, the line in a bubble that points at the mouth.
+
+        No face found (or no image model): the photo itself, the bubble off the face if any.
+        """
+        face = await asyncio.to_thread(find_face, image)
+        states = None
+        if face is not None and self._models.painter is not None:
+            states = await self._mouth_states(image, face, persona.description, chat_key)
+            if states.flagged:
+                return TalkingPicture(jpeg=b"", flagged=True)
+        return await asyncio.to_thread(_picture, image, face, states, line)
+
+    async def talking_video(
+        self,
+        image: Image.Image,
+        persona: Persona,
+        line: str,
+        speech: Speech | None = None,
+        *,
+        square: bool = True,
+        chat_key: Hashable = 0,
+    ) -> TalkingVideo | None:
+        """The person saying `line` (with `speech` as sound, when given): a square video for a
+        round video note, else the whole photo. None without a face or an image model."""
+        if self._models.painter is None:
+            return None
+        face = await asyncio.to_thread(find_face, image)
+        if face is None:
+            return None
+        states = await self._mouth_states(image, face, persona.description, chat_key)
+        if states.flagged:
+            return None
+        film = _Film(image, states, line, speech, square)
+        video: TalkingVideo = await self._submit("video", film, chat_key)
+        return video
 
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
@@ -254,16 +302,16 @@ class Actor:
                 await self._submit("warm-up", lambda n=size: dialogue.generate([hello] * n), "")
                 log.info("batch of %d compiled in %.1f s", size, time.perf_counter() - compiled)
         photo = _warm_up_photo()
-        description, line = "", ""
+        description = ""
         hello = ChatRequest([{"role": "user", "content": "Hello!"}], max_new_tokens=8)
         try:
             description = await self.describe(photo, chat_key=_WARM_UP_CHAT)
-            line = await self._engine.write(hello, _WARM_UP_CHAT, None)
+            await self._engine.write(hello, _WARM_UP_CHAT, None)
         except EngineUnavailable:
             pass  # logged by the engine; pictures still work, and the engine may come later
         if self._models.painter is not None:
-            drawing = _Drawing(photo, description, line or "Hello!")
-            await self._submit("image", drawing, _WARM_UP_CHAT)
+            face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
+            await self._submit("mouths", _Mouths(photo, face, description), _WARM_UP_CHAT)
         if self._models.speech is not None:
             await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
         if self._models.transcriber is not None:
@@ -292,6 +340,14 @@ class Actor:
         assert self._models.dialogue is not None  # the "text" stage exists only with it
         return speak_batch(self._models.dialogue.generate, jobs)
 
+    async def _mouth_states(
+        self, image: Image.Image, face: Face, description: str, chat_key: Hashable
+    ) -> MouthStates:
+        states: MouthStates = await self._submit(
+            "mouths", _Mouths(image, face, description), chat_key
+        )
+        return states
+
     def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
         assert self._models.speech is not None
         return self._models.speech.speak_batch(requests)
@@ -300,17 +356,40 @@ class Actor:
         assert self._models.transcriber is not None
         return self._models.transcriber.transcribe_batch(waves)
 
-    def _draw_batch(self, drawings: list[_Drawing]) -> list[TalkingPicture]:
-        return [self._draw(drawing) for drawing in drawings]
+    def _paint_mouths(self, jobs: list[_Mouths]) -> list[MouthStates]:
+        """On the worker: each photo's mouth states, from the cache or one inpainting call."""
+        painter = self._models.painter
+        assert painter is not None
+        results = []
+        for job in jobs:
+            key = (hashlib.sha1(job.image.tobytes()).hexdigest(), job.description)
+            states = self._mouth_cache.get(key)
+            if states is None or states.face != job.face:
+                states = painter.paint_states(
+                    job.image, job.face, job.description, self._config.seed
+                )
+                self._mouth_cache[key] = states
+                while len(self._mouth_cache) > MOUTH_CACHE_SIZE:
+                    self._mouth_cache.popitem(last=False)
+            self._mouth_cache.move_to_end(key)
+            results.append(states)
+        return results
 
-    def _draw(self, drawing: _Drawing) -> TalkingPicture:
-        image = drawing.image
-        if self._models.painter is not None:
-            painted = self._models.painter.paint(image, drawing.description, self._config.seed)
-            if painted.flagged:
-                return TalkingPicture(jpeg=b"", flagged=True)
-            image = painted.image
-        return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(image, drawing.line)))
+    def _render_videos(self, films: list[_Film]) -> list[TalkingVideo]:
+        return [
+            render_video(
+                f.image, f.states, f.line, f.speech, square=f.square, seed=self._config.seed
+            )
+            for f in films
+        ]
+
+
+def _picture(
+    image: Image.Image, face: Face | None, states: MouthStates | None, line: str
+) -> TalkingPicture:
+    """The photo (mouth open when painted) with the line in a bubble, as JPEG."""
+    photo = states.frame(image, "open") if states is not None else image
+    return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(photo, line, face=face)))
 
 
 def _run_each(calls: list[Callable[[], object]]) -> list[object]:

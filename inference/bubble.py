@@ -8,6 +8,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
+from inference.faces import Face
 from inference.fonts import Font, load_font
 from inference.writing import CJK, has_cjk
 
@@ -28,6 +29,9 @@ _UNITS = re.compile(rf"\s+|[{CJK}]|[^\s{CJK}]+")
 # Our fonts have no emoji glyphs; drawing them would show empty boxes.
 _EMOJI = re.compile(r"[\U0001f000-\U0001faff\ufe0e\ufe0f\u200d]")
 _NO_LINE_START = set("，。！？、；：」』）》〉…,.!?;:)")
+# With a face, the bubble needs at least this share of the height beside it, or the picture
+# gets a paper strip below the photo for it: the bubble never covers the face.
+MIN_ROOM = 0.3
 
 
 @dataclass(frozen=True)
@@ -97,15 +101,27 @@ def _line_height(font: Font) -> int:
     return int(bottom - top)
 
 
-def layout_bubble(size: tuple[int, int], text: str, position: Position = "bottom") -> BubbleLayout:
-    """Fit `text` into a bubble inside an image of `size`: shrink the font, then cut with "…"."""
+def layout_bubble(
+    size: tuple[int, int],
+    text: str,
+    position: Position | None = None,
+    *,
+    face: Face | None = None,
+) -> BubbleLayout:
+    """Fit `text` into a bubble inside an image of `size`: shrink the font, then cut with "…".
+
+    With a `face`, the bubble goes above or below it (where there is more room, unless
+    `position` says), never over it, and its tail points at the mouth.
+    """
     width, height = size
     text = _EMOJI.sub("", text).strip()
     short = min(width, height)
     margin = max(1, round(short * 0.03))
+    if position is None:
+        position = roomier_side(size, face)
 
     # 1. the AI label, in the corner opposite the bubble
-    label = "AI 生成" if has_cjk(text) else "AI-generated"
+    label = label_for(text)
     label_size = max(MIN_FONT_SIZE, round(short * 0.03))
     label_font = load_font(label, label_size)
     label_pad = max(1, label_size // 4)
@@ -116,8 +132,18 @@ def layout_bubble(size: tuple[int, int], text: str, position: Position = "bottom
     label_top = margin if position == "bottom" else height - margin - label_h
     label_box = (width - margin - label_w, label_top, width - margin - 1, label_top + label_h - 1)
 
+    # The rows the bubble and its tail may use: never over the label, never over the face.
+    if position == "bottom":
+        band_top, band_bottom = 2 * margin + label_h, height - margin
+        if face is not None:
+            band_top = max(band_top, face.box[3] + margin)
+    else:
+        band_top, band_bottom = margin, height - 2 * margin - label_h
+        if face is not None:
+            band_bottom = min(band_bottom, face.box[1] - margin)
+    available = max(0, band_bottom - band_top)
+
     # 2. the largest font size whose wrapped text fits the space left
-    available = height - 3 * margin - label_h  # bubble + tail, never over the label
     max_body_h = int(available * 0.6)
     font_size = min(MAX_FONT_SIZE, max(MIN_FONT_SIZE, round(short * 0.055)))
     while True:
@@ -137,29 +163,34 @@ def layout_bubble(size: tuple[int, int], text: str, position: Position = "bottom
         if lines:
             lines[-1] = _truncate(lines[-1], font, max_text_w)
 
-    # 3. the body, centred, against the top or bottom edge
+    # 3. the body: under the speaker (or centred), against the edge or, with a face, beside it
     text_w = max((font_width(font, line) for line in lines), default=0)
     body_w = min(width - 2 * margin, round(text_w) + 2 * (padding + border))
     body_w = max(body_w, min(width - 2 * margin, 3 * font_size))
     body_h = len(lines) * line_h + 2 * (padding + border) if lines else 0
-    left = (width - body_w) // 2
-    top = height - margin - body_h if position == "bottom" else margin
+    speaker_x = face.mouth_centre[0] if face is not None else width // 2
+    left = min(max(margin, speaker_x - body_w // 2), width - margin - body_w)
+    if face is None:
+        left = (width - body_w) // 2
+    tail_h = max(0, min(round(font_size * 1.2), available - body_h))
+    if position == "bottom":
+        top = band_top + tail_h if face is not None else height - margin - body_h
+    else:
+        top = band_bottom - tail_h - body_h if face is not None else margin
     box = (left, top, left + body_w - 1, top + body_h - 1)
     radius = max(1, min(padding + font_size // 2, body_h // 2))
 
-    # 4. the tail, pointing from the body towards the middle of the picture (the speaker)
-    tail_h = max(0, min(round(font_size * 1.2), available - body_h))
+    # 4. the tail, from the body towards the mouth (or the middle of the picture)
     half_base = max(1, min(round(font_size * 0.6), body_w // 6))
-    centre = width // 2
+    inner = padding + border
+    base_x = min(max(left + inner + half_base, speaker_x), box[2] - inner - half_base)
+    base_x = max(base_x, left + half_base)
+    tip_x = min(max(left, speaker_x), box[2]) if face is not None else base_x - half_base // 2
     if position == "bottom":
         base_y, tip_y = top + border + 1, top - tail_h
     else:
         base_y, tip_y = box[3] - border - 1, box[3] + tail_h
-    tail = (
-        (centre - half_base, base_y),
-        (centre + half_base, base_y),
-        (centre - half_base // 2, tip_y),
-    )
+    tail = ((base_x - half_base, base_y), (base_x + half_base, base_y), (tip_x, tip_y))
     return BubbleLayout(
         box=box,
         tail=tail,
@@ -180,10 +211,38 @@ def font_width(font: Font, text: str) -> float:
     return float(font.getlength(text))
 
 
-def draw_speech_bubble(image: Image.Image, text: str, position: Position = "bottom") -> Image.Image:
-    """A new RGB image: `image` with `text` in a bubble and a small "AI" label."""
-    out = image.convert("RGB")  # always a new image; the caller's stays untouched
-    layout = layout_bubble(out.size, text, position)
+def roomier_side(size: tuple[int, int], face: Face | None) -> Position:
+    """Below the face when there is as much room there as above it; bottom without a face."""
+    if face is None:
+        return "bottom"
+    return "bottom" if size[1] - face.box[3] >= face.box[1] else "top"
+
+
+def make_room(image: Image.Image, face: Face | None) -> Image.Image:
+    """The image, with a paper strip added below it when the face leaves no room for a bubble."""
+    if face is None:
+        return image
+    width, height = image.size
+    room = max(face.box[1], height - face.box[3])
+    if room >= height * MIN_ROOM:
+        return image
+    extra = round(height * MIN_ROOM) - (height - face.box[3])
+    canvas = Image.new("RGB", (width, height + extra), PAPER)
+    canvas.paste(image, (0, 0))
+    return canvas
+
+
+def draw_speech_bubble(
+    image: Image.Image,
+    text: str,
+    position: Position | None = None,
+    *,
+    face: Face | None = None,
+) -> Image.Image:
+    """A new RGB image: `image` with `text` in a bubble and a small "AI" label; with a `face`,
+    the bubble stays off it (a strip is added below a photo that is all face)."""
+    out = make_room(image.convert("RGB"), face)  # always a new image; the caller's stays
+    layout = layout_bubble(out.size, text, position, face=face)
     draw = ImageDraw.Draw(out)
     if layout.lines:
         _draw_bubble(draw, layout)
@@ -194,7 +253,25 @@ def draw_speech_bubble(image: Image.Image, text: str, position: Position = "bott
             x = (inner_left + inner_right + 1 - font_width(font, line)) / 2
             draw.text((x, y), line, font=font, fill=INK)
             y += layout.line_height
-    return _draw_label(out, layout)
+    return draw_label(out, layout.label, layout.label_box, layout.label_font_size)
+
+
+def label_for(text: str) -> str:
+    """The AI label, in the language of what the character says."""
+    return "AI 生成" if has_cjk(text) else "AI-generated"
+
+
+def draw_centred_label(image: Image.Image, text: str) -> Image.Image:
+    """The AI label centred near the bottom, where a round video note still shows it."""
+    width, height = image.size
+    label = label_for(text)
+    size = max(MIN_FONT_SIZE, round(min(width, height) * 0.04))
+    font = load_font(label, size)
+    pad = max(1, size // 4)
+    label_w = round(font_width(font, label)) + 2 * pad
+    label_h = _line_height(font) + 2 * pad
+    left, top = (width - label_w) // 2, round(height * 0.9) - label_h
+    return draw_label(image, label, (left, top, left + label_w - 1, top + label_h - 1), size)
 
 
 def _draw_bubble(draw: ImageDraw.ImageDraw, layout: BubbleLayout) -> None:
@@ -212,17 +289,12 @@ def _draw_bubble(draw: ImageDraw.ImageDraw, layout: BubbleLayout) -> None:
         draw.rounded_rectangle(inner, radius=max(0, layout.radius - b), fill=PAPER)
 
 
-def _draw_label(image: Image.Image, layout: BubbleLayout) -> Image.Image:
-    # Translucent, so it is visible on any photo without shouting.
+def draw_label(image: Image.Image, label: str, box: Box, font_size: int) -> Image.Image:
+    """`label` in `box`, translucent, so it is visible on any photo without shouting."""
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    draw.rectangle(layout.label_box, fill=(0, 0, 0, 110))
-    font = load_font(layout.label, layout.label_font_size)
-    pad = max(1, layout.label_font_size // 4)
-    draw.text(
-        (layout.label_box[0] + pad, layout.label_box[1] + pad),
-        layout.label,
-        font=font,
-        fill=(255, 255, 255, 210),
-    )
+    draw.rectangle(box, fill=(0, 0, 0, 110))
+    font = load_font(label, font_size)
+    pad = max(1, font_size // 4)
+    draw.text((box[0] + pad, box[1] + pad), label, font=font, fill=(255, 255, 255, 210))
     return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")

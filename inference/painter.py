@@ -1,38 +1,60 @@
-"""The photo redrawn mid-sentence: a light img2img pass, blended back so the person stays them."""
+"""The person's mouth repainted mid-word, with inpainting: only the mouth (and, for a blink,
+the eyes) change; every other pixel stays the photo's."""
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import torch
-from diffusers import AutoPipelineForImage2Image
-from PIL import Image, ImageDraw, ImageFilter
+from diffusers import AutoPipelineForInpainting
+from PIL import Image, ImageChops
 
+from inference.faces import Face, soft_mask
 from inference.safety import SafetyChecker
 
 log = logging.getLogger(__name__)
 
-# First, not last: CLIP reads only 77 tokens, and long descriptions would push the cue out.
-SPEAKING_CUE = "speaking, mouth open, expressive"
+Mouth = Literal["closed", "half", "open", "round"]
+MOUTHS: tuple[Mouth, ...] = ("closed", "half", "open", "round")
+# "closed" is the photo itself. Cues go first: CLIP reads only 77 tokens.
+PAINTED_CUES: dict[str, str] = {
+    "half": "talking, mouth slightly open",
+    "open": "speaking, mouth open, expressive",
+    "round": "lips rounded saying oo",
+    "blink": "eyes closed, blinking",
+}
 # Few-step (turbo/LCM/lightning) checkpoints are trained without classifier-free guidance.
 FEW_STEP_MARKERS = ("turbo", "lcm", "lightning", "hyper")
-GUIDANCE_SCALE = 4.0  # low: we only nudge the photo, strong guidance would repaint it
-MIN_SIDE = 64
+GUIDANCE_SCALE = 4.0
 
 
-@dataclass(frozen=True)
-class PaintResult:
-    """The talking picture, and whether the pipeline's safety checker flagged it."""
+@dataclass(frozen=True, eq=False)
+class MouthStates:
+    """One character's face painted once in each mouth state (and blinking), as small patches
+    that are pasted onto the photo per video frame; `flagged` by the safety checker."""
 
-    image: Image.Image
-    flagged: bool
+    face: Face
+    mouths: dict[str, Image.Image] = field(default_factory=dict)  # state -> face.mouth patch
+    blink: Image.Image | None = None  # face.eyes patch
+    flagged: bool = False
+
+    def frame(self, photo: Image.Image, mouth: Mouth = "open", blink: bool = False) -> Image.Image:
+        """`photo` (the one the states were painted on) with this mouth and eyes."""
+        out = photo.convert("RGB")
+        if mouth != "closed" and mouth in self.mouths:
+            box = self.face.mouth
+            out.paste(self.mouths[mouth], box[:2], soft_mask(photo.size, box).crop(box))
+        if blink and self.blink is not None:
+            box = self.face.eyes
+            out.paste(self.blink, box[:2], soft_mask(photo.size, box).crop(box))
+        return out
 
 
 class TalkingPainter:
-    """Wraps a diffusers img2img pipeline; `paint` is the one entry point."""
+    """Wraps a diffusers inpainting pipeline; `paint_states` is the one entry point."""
 
     def __init__(
         self,
@@ -48,7 +70,7 @@ class TalkingPainter:
         self.pipeline = pipeline
         self.size = size
         self.strength = strength
-        # img2img runs int(steps * strength) denoising steps: make sure that is at least one.
+        # Diffusers runs int(steps * strength) denoising steps: make sure that is at least one.
         self.steps = max(1, steps, math.ceil(1.0 / strength))
         while int(self.steps * strength) < 1:  # float rounding, e.g. 0.29999 * 4
             self.steps += 1
@@ -67,8 +89,8 @@ class TalkingPainter:
         steps: int = 2,
         strength: float = 0.5,
     ) -> TalkingPainter:
-        """Load from a Hugging Face id or a local folder; a safety checker, if any, is kept."""
-        pipeline = AutoPipelineForImage2Image.from_pretrained(model_id_or_path, dtype=dtype)
+        """Load IMAGE_MODEL (an SD/SDXL/Turbo checkpoint, or an inpainting one) for inpainting."""
+        pipeline = AutoPipelineForInpainting.from_pretrained(model_id_or_path, dtype=dtype)
         pipeline.to(device)
         pipeline.set_progress_bar_config(disable=True)
         for component in pipeline.components.values():
@@ -79,16 +101,25 @@ class TalkingPainter:
         log.info("image model %s loaded (%s, guidance %.1f)", model_id_or_path, dtype, guidance)
         return cls(pipeline, size=size, steps=steps, strength=strength, guidance_scale=guidance)
 
-    def paint(self, image: Image.Image, description: str, seed: int) -> PaintResult:
-        """Redraw `image` as the person speaking; the result has the original's size."""
-        original = image.convert("RGB")
-        # 1. the model's working size: long side = configured size, both sides multiples of 8
-        work = original.resize(working_size(original.size, self.size), Image.Resampling.LANCZOS)
-        # 2. a seeded, few-step img2img pass (CPU generator: the same seed works on any device)
+    def paint_states(
+        self, image: Image.Image, face: Face, description: str, seed: int
+    ) -> MouthStates:
+        """Every painted mouth state and the blink in one batched inpainting call."""
+        photo = image.convert("RGB")
+        # 1. one mask over the mouth and the eyes; each state keeps only its own part of it
+        mask = ImageChops.lighter(
+            soft_mask(photo.size, face.mouth), soft_mask(photo.size, face.eyes)
+        )
+        face_w = face.box[2] - face.box[0]
+        # 2. one call, one prompt per state: only the face's crop goes through the model
         with torch.inference_mode():
             output = self.pipeline(
-                prompt=f"{SPEAKING_CUE}, {description}",
-                image=work,
+                prompt=[f"{cue}, {description}" for cue in PAINTED_CUES.values()],
+                image=photo,
+                mask_image=mask,
+                padding_mask_crop=max(8, face_w // 2),
+                height=self.size,
+                width=self.size,
                 strength=self.strength,
                 num_inference_steps=self.steps,
                 guidance_scale=self.guidance_scale,
@@ -96,43 +127,14 @@ class TalkingPainter:
                 output_type="pil",
             )
         nsfw = getattr(output, "nsfw_content_detected", None) or []
-        if any(nsfw) or (self.safety is not None and self.safety.flagged(output.images[0])):
-            # The checker blacked the picture out; the caller decides what to send instead.
-            return PaintResult(image=original, flagged=True)
-        # 3. back to the original size, and only the mouth area taken from the painting
-        painted = output.images[0].convert("RGB").resize(original.size, Image.Resampling.LANCZOS)
-        return PaintResult(image=blend_mouth_area(original, painted), flagged=False)
-
-
-def working_size(size: tuple[int, int], target: int) -> tuple[int, int]:
-    """Scale so the long side is `target` (SD works best at its native size), sides // 8."""
-    width, height = size
-    scale = target / max(width, height)
-
-    def side(value: int) -> int:
-        return max(MIN_SIDE, int(value * scale) // 8 * 8)
-
-    return side(width), side(height)
-
-
-def mouth_mask(size: tuple[int, int]) -> Image.Image:
-    """A soft ellipse over the lower-central part of where a portrait's face usually is.
-
-    We have no face detector: in the selfies and portraits people send, the face is near the
-    horizontal centre and the mouth a little below the middle. Everything outside this mask
-    stays the original photo, so identity, background and framing cannot drift.
-    """
-    width, height = size
-    mask = Image.new("L", size, 0)
-    centre_x, centre_y = width * 0.5, height * 0.55
-    radius_x, radius_y = width * 0.22, height * 0.2
-    ImageDraw.Draw(mask).ellipse(
-        (centre_x - radius_x, centre_y - radius_y, centre_x + radius_x, centre_y + radius_y),
-        fill=255,
-    )
-    return mask.filter(ImageFilter.GaussianBlur(radius=max(1.0, min(width, height) * 0.06)))
-
-
-def blend_mouth_area(original: Image.Image, painted: Image.Image) -> Image.Image:
-    """The painting inside the soft mouth mask, the untouched photo everywhere else."""
-    return Image.composite(painted, original, mouth_mask(original.size))
+        checker = self.safety
+        if any(nsfw) or (checker is not None and any(map(checker.flagged, output.images))):
+            return MouthStates(face=face, flagged=True)  # the caller sends no picture, no video
+        # 3. small patches: the mouth from each mouth state, the eyes from the blink
+        painted = dict(zip(PAINTED_CUES, output.images, strict=True))
+        blink = painted.pop("blink")
+        return MouthStates(
+            face=face,
+            mouths={name: img.convert("RGB").crop(face.mouth) for name, img in painted.items()},
+            blink=blink.convert("RGB").crop(face.eyes),
+        )

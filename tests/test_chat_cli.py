@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import pytest
 from PIL import Image, ImageDraw
+from sample_photos import jpeg
 from tiny_checkpoints import TinyModels
 from tiny_voice_checkpoints import TinyVoiceModels, voice_note
 
@@ -72,6 +74,8 @@ def runs(
     """Every scenario started at once (in a folder without a .env), then collected."""
     root = tmp_path_factory.mktemp("chat_cli")
     photo = _photo(root / "face.jpg")
+    portrait = root / "astronaut.jpg"
+    portrait.write_bytes(jpeg("astronaut"))
     not_a_photo = root / "notes.jpg"
     not_a_photo.write_text("this is not a picture\n", encoding="utf-8")
     note = root / "note.ogg"
@@ -84,6 +88,8 @@ def runs(
         "bad_photo": ([str(not_a_photo)], "hello\n"),
         # Ctrl-C at the prompt (stdin left open): must exit now, not after the next Enter
         "ctrl_c": ([str(photo), "--no-image"], None),
+        # a real portrait, spoken: its talking video (with the voice) written beside the picture
+        "video": ([str(portrait), "--video", "--voice"], ""),
         # --voice: every line also spoken into an .ogg; /say sends an audio file as a turn
         "voice": (
             [str(photo), "--no-image", "--voice"],
@@ -102,7 +108,7 @@ def runs(
         process = subprocess.Popen(
             command,
             cwd=root,
-            env=voice_env if name == "voice" else env,
+            env=voice_env if name in ("voice", "video") else env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -209,9 +215,25 @@ def test_ctrl_c_at_the_prompt_exits_at_once(runs: dict[str, Run]) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_voice_speaks_every_line_and_say_sends_an_audio_file(runs: dict[str, Run]) -> None:
-    import av
+def test_chat_with_video_writes_the_talking_video_of_a_face(runs: dict[str, Run]) -> None:
+    run = runs["video"]
+    assert run.returncode == 0, run.stderr
+    saved = next(line for line in run.stdout.splitlines() if line.startswith("Talking video"))
+    video = Path(saved.removeprefix("Talking video saved to "))
+    assert video == run.out_dir / "astronaut.talking.mp4"
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.width == stream.codec_context.height  # a video note's crop
+        assert [s.codec_context.name for s in container.streams.audio] == ["aac"]  # the voice
+        frames = sum(1 for _ in container.decode(video=0))
+    with av.open(str(run.out_dir / "astronaut.line-1.ogg")) as voice:
+        spoken_s = (voice.duration or 0) / 1_000_000
+    assert frames >= 1 and abs(frames / 25 - spoken_s) < 0.2  # the video lasts as the voice
+    assert (run.out_dir / "astronaut.talking.jpg").is_file()
 
+
+def test_voice_speaks_every_line_and_say_sends_an_audio_file(runs: dict[str, Run]) -> None:
     run = runs["voice"]
     assert run.returncode == 0, run.stderr
     spoken = sorted(run.out_dir.glob("face.line-*.ogg"))

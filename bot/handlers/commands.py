@@ -187,7 +187,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         f"messages: {counts.messages}",
         f"queue: {svc.actor.queue_depth}",
     ]
-    for kind in ("text", "caption", "image"):
+    for kind in ("text", "caption", "mouths", "video"):
         lines.append(f"{kind}: {_percentiles(svc.actor.latencies(kind))}")
     await message.reply_text("\n".join(lines))
 

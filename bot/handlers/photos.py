@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import Arrival
-from bot.delivery import say, voice_then_picture
+from bot.delivery import say, voice_picture_video
 from bot.downloads import download
 from bot.drafts import DraftStream
 from bot.failures import failure_key
@@ -217,9 +217,9 @@ async def _meet(
     if spoken is None:  # forgotten (/forget) while it was being made
         await status.update(text("character_gone", lang))
         return
-    # Voice and picture take longest: make them in the background so this chat can talk.
+    # Voice, picture and video take longest: made in the background so this chat can talk.
     context.application.create_task(
-        voice_then_picture(
+        voice_picture_video(
             svc, bot, character, image, spoken, lang=lang, group=place.group, status=status
         ),
         update=None,

@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import persona_of
-from bot.delivery import say, voice_then_picture
+from bot.delivery import say, voice_picture_video
 from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import (
@@ -137,6 +137,6 @@ async def _open_shared(
         log.warning("could not fetch the shared character's photo", exc_info=True)
         return
     context.application.create_task(
-        voice_then_picture(svc, bot, character, image, spoken, lang=lang, group=place.group),
+        voice_picture_video(svc, bot, character, image, spoken, lang=lang, group=place.group),
         name=f"picture-{character.id}",
     )

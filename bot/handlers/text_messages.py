@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat_queues import Arrival
 from bot.conversation import persona_of, turns_of
-from bot.delivery import say, speak_line
+from bot.delivery import say, send_talking_video, speak_line
 from bot.drafts import DraftStream
 from bot.failures import failure_key
 from bot.handlers.common import (
@@ -135,6 +135,14 @@ async def answer(run: list[Arrival]) -> None:
         finally:
             if drafts is not None:
                 await drafts.finish()
-    spoken_line = await say(svc, bot, character, line, reply_to=last.message.message_id)
-    if spoken_line is not None:  # None: forgotten (/forget) while it was answering
-        await speak_line(svc, bot, character, spoken_line, group=place.group)
+    spoken = await say(svc, bot, character, line, reply_to=last.message.message_id)
+    if spoken is None:  # forgotten (/forget) while it was answering
+        return
+    speech = await speak_line(svc, bot, character, spoken, group=place.group)
+    if context.application.running:  # stopping: no new background work
+        # Nothing waits for the video, not even this chat's next message.
+        context.application.create_task(
+            send_talking_video(svc, bot, character, spoken, group=place.group, speech=speech),
+            update=None,
+            name=f"video-{character.id}",
+        )

@@ -134,6 +134,6 @@ async def test_stats_answer_admins_only(
     lines = dict(line.split(": ", 1) for line in stats.params["text"].split("\n"))
     assert lines["users"] == "1" and lines["characters"] == "1" and lines["messages"] == "2"
     assert lines["queue"].isdigit()
-    assert lines["text"].startswith("p50 ") and lines["image"]
+    assert lines["text"].startswith("p50 ") and lines["mouths"] and lines["video"]
     # li's /stats got nothing at all: the reply to "你好" is the only message li ever received.
     assert len(to_li) == 1

@@ -18,12 +18,12 @@ from reliability_kit import (
     answer_to,
     bot_running,
     exchange,
-    photo_bytes,
     replies_to,
     seed_character,
     shown_after,
     text_is,
 )
+from sample_photos import jpeg
 from sqlalchemy import update
 from tiny_checkpoints import TinyModels
 
@@ -226,12 +226,13 @@ async def test_a_picture_the_safety_checker_flags_is_withheld(
         telegram, database, tiny_models, safety_model=str(tiny_safety_checkers["flags"])
     )
     async with bot_running(settings, None):
-        photo = telegram.send_photo(alice, None, photo_bytes())
+        photo = telegram.send_photo(alice, None, jpeg("astronaut"))  # a face: a mouth is painted
         await telegram.wait_for(
             "sendMessage", text_is("picture_withheld", "en", alice.id), timeout=60
         )
         await telegram.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
-        await telegram.wait_idle()
+        await telegram.wait_idle(quiet=1.0, timeout=60)
+    assert not telegram.calls_to("sendVideoNote")  # nor is it shown moving
     assert not [c for c in telegram.calls if c.method == "sendPhoto"]
     line = [c for c in telegram.calls if c.method == "sendMessage" and replies_to(photo)(c)]
     assert line[-1].params["text"] != TEXTS["status_looking"]["en"]  # the words still came
@@ -248,7 +249,7 @@ async def test_a_picture_the_safety_checker_passes_is_sent(
         telegram, database, tiny_models, safety_model=str(tiny_safety_checkers["passes"])
     )
     async with bot_running(settings, None):
-        telegram.send_photo(alice, None, photo_bytes())
+        telegram.send_photo(alice, None, jpeg("astronaut"))
         await telegram.wait_for("sendPhoto", lambda c: c.ok and c.chat_id == alice.id, timeout=60)
     assert not [
         c for c in telegram.calls if c.params.get("text") == TEXTS["picture_withheld"]["en"]

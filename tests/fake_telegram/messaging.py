@@ -114,6 +114,12 @@ def _edit(message: FakeMessage, new: dict[str, Any], drop: tuple[str, ...]) -> F
     return message
 
 
+def send_media(world: World, params: Params, body: dict[str, Any], file: StoredFile) -> FakeMessage:
+    """A media message (video, animation, video note), its caption checked like a photo's."""
+    caption = _text(params, "caption", MAX_CAPTION, "message caption is too long")
+    return _send(world, params, body | caption, file)
+
+
 async def send_message(world: World, params: Params) -> Any:
     return _send(world, params, _text(params, "text", MAX_TEXT, "message is too long"))
 

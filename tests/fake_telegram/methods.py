@@ -11,6 +11,7 @@ from typing import Any
 
 from .messaging import MESSAGE_HANDLERS, Handler, Params
 from .models import ApiError, FakeChat
+from .videos import VIDEO_HANDLERS
 from .webhook import get_webhook_info, set_webhook
 from .world import World, scope_key
 
@@ -164,4 +165,5 @@ HANDLERS: dict[str, Handler] = {
     "getChat": get_chat,
     "leaveChat": leave_chat,
     **MESSAGE_HANDLERS,
+    **VIDEO_HANDLERS,
 }

@@ -1,13 +1,16 @@
-"""The talking picture on a tiny real Stable Diffusion img2img checkpoint."""
+"""Mouth states inpainted on a tiny real Stable Diffusion checkpoint, on a real portrait."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageChops
+from PIL import Image
+from sample_photos import photo
 from tiny_checkpoints import TinyModels
 
-from inference.painter import TalkingPainter, mouth_mask, working_size
+from inference.faces import Box, Face, find_face
+from inference.painter import MouthStates, TalkingPainter
 
 CPU = torch.device("cpu")
 
@@ -19,31 +22,67 @@ def painter(tiny_models: TinyModels) -> TalkingPainter:
     )
 
 
-def portrait() -> Image.Image:
-    return Image.linear_gradient("L").resize((100, 70)).convert("RGB")
+@pytest.fixture(scope="module")
+def astronaut() -> Image.Image:
+    return photo("astronaut")
 
 
-def test_paint_keeps_size_and_only_changes_the_mouth_area(painter: TalkingPainter) -> None:
-    original = portrait()
-    result = painter.paint(original, "a woman smiling", seed=0)
-    assert not result.flagged
-    assert result.image.size == original.size and result.image.mode == "RGB"
-    difference = ImageChops.difference(result.image, original).convert("L")
-    assert difference.getbbox() is not None  # the picture did change...
-    mask = mouth_mask(original.size)
-    outside = mask.point(lambda v: 255 if v == 0 else 0)
-    assert ImageChops.multiply(difference, outside).getbbox() is None  # ...only inside the mask
-    assert mask.getpixel((50, 38)) == 255 and mask.getpixel((0, 0)) == 0
-    for corner in [(0, 0), (99, 0), (0, 69), (99, 69)]:
-        assert result.image.getpixel(corner) == original.getpixel(corner)
+@pytest.fixture(scope="module")
+def face(astronaut: Image.Image) -> Face:
+    found = find_face(astronaut)
+    assert found is not None
+    return found
 
 
-def test_paint_is_reproducible_per_seed(painter: TalkingPainter) -> None:
-    first = painter.paint(portrait(), "a man", seed=7).image
-    again = painter.paint(portrait(), "a man", seed=7).image
-    other = painter.paint(portrait(), "a man", seed=8).image
-    assert first.tobytes() == again.tobytes()
-    assert first.tobytes() != other.tobytes()
+@pytest.fixture(scope="module")
+def states(painter: TalkingPainter, astronaut: Image.Image, face: Face) -> MouthStates:
+    return painter.paint_states(astronaut, face, "a woman smiling", seed=0)
+
+
+def changed(a: Image.Image, b: Image.Image) -> np.ndarray:
+    return np.asarray(a, dtype=np.int16) != np.asarray(b, dtype=np.int16)
+
+
+def inside(size: tuple[int, int], box: Box) -> np.ndarray:
+    mask = np.zeros((size[1], size[0], 3), dtype=bool)
+    mask[box[1] : box[3], box[0] : box[2]] = True
+    return mask
+
+
+def test_the_image_model_loads_as_an_inpainting_pipeline(painter: TalkingPainter) -> None:
+    assert "Inpaint" in type(painter.pipeline).__name__
+    assert painter.guidance_scale == 0.0  # two steps: a turbo-style configuration
+    assert painter.pipeline.safety_checker is None  # the tiny pipeline was saved without one
+
+
+def test_each_mouth_state_changes_the_mouth_and_nothing_else(
+    states: MouthStates, astronaut: Image.Image, face: Face
+) -> None:
+    assert not states.flagged and set(states.mouths) == {"half", "open", "round"}
+    assert states.frame(astronaut, "closed").tobytes() == astronaut.tobytes()  # the photo
+    mouth = inside(astronaut.size, face.mouth)
+    for name in ("half", "open", "round"):
+        difference = changed(states.frame(astronaut, name), astronaut)  # type: ignore[arg-type]
+        assert difference[mouth].any()  # the mouth was repainted...
+        assert not difference[~mouth].any()  # ...and every other pixel is the photo's
+    assert states.mouths["open"].tobytes() != states.mouths["half"].tobytes()
+
+
+def test_a_blink_changes_only_the_eyes(
+    states: MouthStates, astronaut: Image.Image, face: Face
+) -> None:
+    difference = changed(states.frame(astronaut, "closed", blink=True), astronaut)
+    eyes = inside(astronaut.size, face.eyes)
+    assert difference[eyes].any() and not difference[~eyes].any()
+
+
+def test_painting_is_reproducible_per_seed(
+    painter: TalkingPainter, states: MouthStates, astronaut: Image.Image, face: Face
+) -> None:
+    again = painter.paint_states(astronaut, face, "a woman smiling", seed=0)
+    other = painter.paint_states(astronaut, face, "a woman smiling", seed=1)
+    assert again.mouths["open"].tobytes() == states.mouths["open"].tobytes()
+    assert other.mouths["open"].tobytes() != states.mouths["open"].tobytes()
 
 
 def test_at_least_one_denoising_step_always_runs() -> None:
@@ -53,18 +92,3 @@ def test_at_least_one_denoising_step_always_runs() -> None:
         assert painter.steps >= steps
     with pytest.raises(ValueError):
         TalkingPainter(None, strength=0.0)
-
-
-def test_few_step_checkpoints_run_without_guidance(painter: TalkingPainter) -> None:
-    assert painter.guidance_scale == 0.0  # two steps: a turbo-style configuration
-    assert painter.pipeline.safety_checker is None  # the tiny pipeline was saved without one
-
-
-@pytest.mark.parametrize(
-    ("size", "target", "expected"),
-    [((100, 70), 64, (64, 64)), ((1000, 500), 512, (512, 256)), ((300, 2000), 512, (72, 512))],
-)
-def test_working_size_is_a_multiple_of_8(
-    size: tuple[int, int], target: int, expected: tuple[int, int]
-) -> None:
-    assert working_size(size, target) == expected

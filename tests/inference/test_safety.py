@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image, ImageChops
+from sample_photos import photo
 from tiny_checkpoints import TinyModels
 
 from inference.config import InferenceConfig
+from inference.faces import find_face
 from inference.models import load_models
 from inference.painter import TalkingPainter
 
@@ -42,23 +44,24 @@ def test_a_pipeline_without_a_checker_gets_the_configured_one(
 def test_a_picture_the_checker_flags_is_reported_not_painted(
     tiny_models: TinyModels, tiny_safety_checkers: dict[str, Path]
 ) -> None:
-    original = portrait()
-    result = painter_with(tiny_models, str(tiny_safety_checkers["flags"])).paint(
-        original, "a woman smiling", seed=0
-    )
-    assert result.flagged
-    assert ImageChops.difference(result.image, original).getbbox() is None  # nothing painted
+    astronaut = photo("astronaut")
+    face = find_face(astronaut)
+    assert face is not None
+    painter = painter_with(tiny_models, str(tiny_safety_checkers["flags"]))
+    states = painter.paint_states(astronaut, face, "a woman smiling", seed=0)
+    assert states.flagged and not states.mouths  # nothing painted is kept
 
 
 def test_a_picture_the_checker_passes_is_painted(
     tiny_models: TinyModels, tiny_safety_checkers: dict[str, Path]
 ) -> None:
-    original = portrait()
-    result = painter_with(tiny_models, str(tiny_safety_checkers["passes"])).paint(
-        original, "a woman smiling", seed=0
-    )
-    assert not result.flagged
-    assert ImageChops.difference(result.image, original).getbbox() is not None
+    astronaut = photo("astronaut")
+    face = find_face(astronaut)
+    assert face is not None
+    painter = painter_with(tiny_models, str(tiny_safety_checkers["passes"]))
+    states = painter.paint_states(astronaut, face, "a woman smiling", seed=0)
+    assert not states.flagged
+    assert ImageChops.difference(states.frame(astronaut, "open"), astronaut).getbbox() is not None
 
 
 def test_an_empty_safety_model_means_no_checker(tiny_models: TinyModels) -> None:

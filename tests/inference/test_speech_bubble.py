@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
+from sample_photos import photo
 
 from inference.bubble import (
     ELLIPSIS,
@@ -14,8 +15,11 @@ from inference.bubble import (
     draw_speech_bubble,
     font_width,
     layout_bubble,
+    make_room,
+    roomier_side,
     wrap_text,
 )
+from inference.faces import face_in, find_face
 from inference.fonts import find_font, load_font
 
 SHORT_EN = "Hi! I'm Anna."
@@ -142,3 +146,52 @@ def test_rgba_and_grey_inputs_work_and_are_not_modified() -> None:
 
 def test_emoji_are_dropped_rather_than_drawn_as_boxes() -> None:
     assert layout_bubble((512, 512), "Hi 😊").lines == ("Hi",)
+
+
+# --- with a face: never over it, the tail at the mouth --------------------------------------
+
+FACES = [  # (image size, face box): top, middle, bottom, left edge, a close-up, a wide photo
+    ((512, 512), (177, 67, 270, 160)),
+    ((480, 640), (140, 220, 340, 420)),
+    ((640, 480), (250, 330, 350, 430)),
+    ((640, 480), (0, 100, 120, 220)),
+    ((400, 400), (40, 30, 360, 370)),
+    ((2000, 300), (900, 20, 1100, 220)),
+]
+
+
+@pytest.mark.parametrize(("size", "box"), FACES)
+@pytest.mark.parametrize("text", [SHORT_EN, LONG_ZH])
+def test_the_bubble_never_covers_the_face_and_its_tail_points_at_the_mouth(
+    size: tuple[int, int], box: Box, text: str
+) -> None:
+    face = face_in(box, size)
+    canvas = make_room(Image.new("RGB", size), face)
+    assert canvas.width == size[0] and canvas.height >= size[1]  # a strip below, if any
+    layout = layout_bubble(canvas.size, text, face=face)
+    assert layout.lines  # there was room for the words
+    assert inside(layout.bounds, canvas.size)
+    assert not overlap(layout.bounds, (box[0], box[1], box[2] - 1, box[3] - 1))
+    (x1, base_y), (x2, _), (tip_x, tip_y) = layout.tail
+    mouth_x, mouth_y = face.mouth_centre
+    below = layout.box[1] > box[1]
+    assert below == (tip_y < base_y)  # the tail leaves the body towards the face
+    assert abs(tip_x - mouth_x) <= max(2, abs((x1 + x2) / 2 - mouth_x))  # aimed at the mouth
+    assert abs(tip_y - mouth_y) < abs(base_y - mouth_y)
+
+
+def test_the_bubble_goes_where_there_is_room() -> None:
+    assert roomier_side((512, 512), face_in((177, 67, 270, 160), (512, 512))) == "bottom"
+    assert roomier_side((512, 512), face_in((177, 350, 270, 443), (512, 512))) == "top"
+    assert roomier_side((512, 512), None) == "bottom"
+
+
+def test_on_the_astronaut_the_bubble_is_drawn_below_her_face_only() -> None:
+    astronaut = photo("astronaut")
+    face = find_face(astronaut)
+    assert face is not None
+    result = draw_speech_bubble(astronaut, SHORT_EN, face=face)
+    assert result.size == astronaut.size  # room enough: no strip added
+    before = astronaut.crop(face.box).tobytes()
+    assert result.crop(face.box).tobytes() == before  # her face is untouched
+    assert layout_bubble(astronaut.size, SHORT_EN, face=face).box[1] > face.box[3]
