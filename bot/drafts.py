@@ -36,6 +36,7 @@ class DraftStream:
         self._latest = ""
         self._shown = ""
         self._task: asyncio.Task[None] | None = None
+        self._sending = False
         self._finished = False
 
     def __call__(self, text: str) -> None:
@@ -46,22 +47,30 @@ class DraftStream:
             self._task = asyncio.get_running_loop().create_task(self._send_newest())
 
     async def finish(self) -> None:
-        """No more drafts: whatever is pending is dropped, the final message follows."""
+        """No more drafts: whatever is pending is dropped, the final message follows.
+
+        A draft already on its way is awaited, not cancelled: cut off mid-request it could
+        still reach Telegram, after the final message."""
         self._finished = True
-        if self._task is not None and not self._task.done():
+        if self._task is None or self._task.done():
+            return
+        if not self._sending:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _send_newest(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._finished and self._latest and self._latest != self._shown:
             text, started = self._latest, loop.time()
+            self._sending = True
             try:
                 await self._bot.send_message_draft(self._chat_id, self.draft_id, text)
             except TelegramError as exc:
                 log.info("drafts stopped in chat %d: %s", self._chat_id, exc)
                 self._finished = True
                 return
+            finally:
+                self._sending = False
             self._shown = text
             await asyncio.sleep(max(0.0, self._interval_s - (loop.time() - started)))

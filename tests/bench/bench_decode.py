@@ -41,7 +41,9 @@ def _seconds(dialogue: DialogueModel, batch: int, new_tokens: int, repeats: int)
     return statistics.median(times)
 
 
-def measure(dialogue: DialogueModel, batches: list[int], steps: int) -> dict[str, Any]:
+def measure(
+    dialogue: DialogueModel, batches: list[int], steps: int, label: str = ""
+) -> dict[str, Any]:
     """Per batch size: the first call (compiles on the fast path), ms/step, first token."""
     rows: dict[str, Any] = {}
     for batch in batches:
@@ -56,6 +58,8 @@ def measure(dialogue: DialogueModel, batches: list[int], steps: int) -> dict[str
             "ms_per_step": round((long - short) / steps * 1000, 2),
             "first_token_ms": round(_seconds(dialogue, batch, 1, 3) * 1000, 1),
         }
+        # Printed as measured: a run cut short by its time limit still shows what it had.
+        print(f"{label} batch {batch}: {rows[str(batch)]}", flush=True)
     return rows
 
 
@@ -82,7 +86,7 @@ def main() -> int:
             dialogue = DialogueModel.load(str(path), device, dtype)
             if mode == "fast":
                 dialogue.use_fast_decoding()
-            results[mode] = measure(dialogue, batches, args.steps)
+            results[mode] = measure(dialogue, batches, args.steps, mode)
             results[mode]["fell_back_to_eager"] = mode == "fast" and not dialogue.fast
             del dialogue
             if args.device == "cuda":
