@@ -5,26 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from inference.animation import Animator, Film, Mouths, talking_picture
 from inference.audio import decode_audio, is_silent
-from inference.bubble import draw_speech_bubble
 from inference.card import Introduction, introduction_request, parse_persona, persona_request
 from inference.config import InferenceConfig
 from inference.engine import Engine, LocalEngine
 from inference.errors import EngineUnavailable, StageFailed, Unheard
 from inference.faces import Face, face_in, find_face
 from inference.fast_decoding import batch_buckets_up_to
-from inference.images import decode_image, encode_jpeg
+from inference.images import decode_image
 from inference.language import reply_language
 from inference.models import Models, load_models
 from inference.painter import MouthStates
@@ -42,32 +40,13 @@ from inference.types import (
     TalkingPicture,
     Turn,
 )
-from inference.video import TalkingVideo, render_video
+from inference.video import TalkingVideo
 from inference.voices import choose_voice
 from inference.worker import Retry, Stage, Worker
 
 log = logging.getLogger(__name__)
 
 _WARM_UP_CHAT = "warm-up"
-# Mouth states of this many photos stay in memory (a few small patches each), so a
-# character's pictures and videos after the first cost no painting.
-MOUTH_CACHE_SIZE = 64
-
-
-@dataclass(frozen=True)
-class _Mouths:
-    image: Image.Image
-    face: Face
-    description: str
-
-
-@dataclass(frozen=True)
-class _Film:
-    image: Image.Image
-    states: MouthStates
-    line: str
-    speech: Speech | None
-    square: bool
 
 
 class Actor:
@@ -76,13 +55,14 @@ class Actor:
     def __init__(self, models: Models, config: InferenceConfig) -> None:
         self._models = models
         self._config = config
+        self._animator = Animator(models.painter, seed=config.seed)
         # A transcript gates a reply; a voice comes after its text line, pictures last.
         stages = [
             Stage("warm-up", -1, _run_each, 1),
             Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
             Stage("speech", 3, self._voice_batch, config.max_batch_size),
-            Stage("mouths", 4, self._paint_mouths, 1),
-            Stage("video", 5, self._render_videos, 1),
+            Stage("mouths", 4, self._animator.paint_mouths, 1),
+            Stage("video", 5, self._animator.render_videos, 1),
         ]
         engine: Engine
         if models.captioner is not None and models.dialogue is not None:
@@ -100,7 +80,6 @@ class Actor:
             on_failure=_free_memory,
             batch_window_s=config.batch_window_ms / 1000,
         )
-        self._mouth_cache: OrderedDict[tuple[str, str], MouthStates] = OrderedDict()
 
     @classmethod
     def load(cls, config: InferenceConfig) -> Actor:
@@ -236,7 +215,7 @@ class Actor:
             states = await self._mouth_states(image, face, persona.description, chat_key)
             if states.flagged:
                 return TalkingPicture(jpeg=b"", flagged=True)
-        return await asyncio.to_thread(_picture, image, face, states, line)
+        return await asyncio.to_thread(talking_picture, image, face, states, line)
 
     async def talking_video(
         self,
@@ -258,7 +237,7 @@ class Actor:
         states = await self._mouth_states(image, face, persona.description, chat_key)
         if states.flagged:
             return None
-        film = _Film(image, states, line, speech, square)
+        film = Film(image, states, line, speech, square)
         video: TalkingVideo = await self._submit("video", film, chat_key)
         return video
 
@@ -311,7 +290,7 @@ class Actor:
             pass  # logged by the engine; pictures still work, and the engine may come later
         if self._models.painter is not None:
             face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
-            await self._submit("mouths", _Mouths(photo, face, description), _WARM_UP_CHAT)
+            await self._submit("mouths", Mouths(photo, face, description), _WARM_UP_CHAT)
         if self._models.speech is not None:
             await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
         if self._models.transcriber is not None:
@@ -344,7 +323,7 @@ class Actor:
         self, image: Image.Image, face: Face, description: str, chat_key: Hashable
     ) -> MouthStates:
         states: MouthStates = await self._submit(
-            "mouths", _Mouths(image, face, description), chat_key
+            "mouths", Mouths(image, face, description), chat_key
         )
         return states
 
@@ -355,41 +334,6 @@ class Actor:
     def _transcribe_batch(self, waves: list[np.ndarray]) -> list[Transcript]:
         assert self._models.transcriber is not None
         return self._models.transcriber.transcribe_batch(waves)
-
-    def _paint_mouths(self, jobs: list[_Mouths]) -> list[MouthStates]:
-        """On the worker: each photo's mouth states, from the cache or one inpainting call."""
-        painter = self._models.painter
-        assert painter is not None
-        results = []
-        for job in jobs:
-            key = (hashlib.sha1(job.image.tobytes()).hexdigest(), job.description)
-            states = self._mouth_cache.get(key)
-            if states is None or states.face != job.face:
-                states = painter.paint_states(
-                    job.image, job.face, job.description, self._config.seed
-                )
-                self._mouth_cache[key] = states
-                while len(self._mouth_cache) > MOUTH_CACHE_SIZE:
-                    self._mouth_cache.popitem(last=False)
-            self._mouth_cache.move_to_end(key)
-            results.append(states)
-        return results
-
-    def _render_videos(self, films: list[_Film]) -> list[TalkingVideo]:
-        return [
-            render_video(
-                f.image, f.states, f.line, f.speech, square=f.square, seed=self._config.seed
-            )
-            for f in films
-        ]
-
-
-def _picture(
-    image: Image.Image, face: Face | None, states: MouthStates | None, line: str
-) -> TalkingPicture:
-    """The photo (mouth open when painted) with the line in a bubble, as JPEG."""
-    photo = states.frame(image, "open") if states is not None else image
-    return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(photo, line, face=face)))
 
 
 def _run_each(calls: list[Callable[[], object]]) -> list[object]:

@@ -1,0 +1,82 @@
+"""The face that talks, worked on the worker thread: mouth states painted once per photo and
+kept, pictures with the mouth open, and videos that follow the voice."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from PIL import Image
+
+from inference.bubble import draw_speech_bubble
+from inference.faces import Face
+from inference.images import encode_jpeg
+from inference.painter import MouthStates, TalkingPainter
+from inference.types import Speech, TalkingPicture
+from inference.video import TalkingVideo, render_video
+
+# Mouth states of this many photos stay in memory (a few small patches each), so a
+# character's pictures and videos after the first cost no painting.
+MOUTH_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Mouths:
+    """A "mouths" job: paint the mouth states of the face in this photo."""
+
+    image: Image.Image
+    face: Face
+    description: str
+
+
+@dataclass(frozen=True)
+class Film:
+    """A "video" job: the person saying `line`, with `speech` as sound when given."""
+
+    image: Image.Image
+    states: MouthStates
+    line: str
+    speech: Speech | None
+    square: bool
+
+
+class Animator:
+    """Runs the "mouths" and "video" stages; owns the bounded cache of mouth states."""
+
+    def __init__(self, painter: TalkingPainter | None, *, seed: int) -> None:
+        self._painter = painter
+        self._seed = seed
+        self._cache: OrderedDict[tuple[str, str], MouthStates] = OrderedDict()
+
+    def paint_mouths(self, jobs: list[Mouths]) -> list[MouthStates]:
+        """Each photo's mouth states, from the cache or one inpainting call."""
+        assert self._painter is not None  # the actor asks only when there is an image model
+        results = []
+        for job in jobs:
+            key = (hashlib.sha1(job.image.tobytes()).hexdigest(), job.description)
+            states = self._cache.get(key)
+            if states is None or states.face != job.face:
+                states = self._painter.paint_states(
+                    job.image, job.face, job.description, self._seed
+                )
+                self._cache[key] = states
+                while len(self._cache) > MOUTH_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(key)
+            results.append(states)
+        return results
+
+    def render_videos(self, films: list[Film]) -> list[TalkingVideo]:
+        return [
+            render_video(f.image, f.states, f.line, f.speech, square=f.square, seed=self._seed)
+            for f in films
+        ]
+
+
+def talking_picture(
+    image: Image.Image, face: Face | None, states: MouthStates | None, line: str
+) -> TalkingPicture:
+    """The photo (mouth open when painted) with the line in a bubble, as JPEG."""
+    photo = states.frame(image, "open") if states is not None else image
+    return TalkingPicture(jpeg=encode_jpeg(draw_speech_bubble(photo, line, face=face)))
