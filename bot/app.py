@@ -12,14 +12,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import (
-    BotCommand,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
     Update,
 )
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -33,6 +29,7 @@ from bot.chat_queues import ChatQueues
 from bot.handlers import (
     arrivals,
     commands,
+    gate,
     groups,
     media,
     photos,
@@ -41,13 +38,12 @@ from bot.handlers import (
     video,
     voice,
 )
-from bot.handlers.common import Place, user_language
 from bot.limits import UserLimits
+from bot.menus import register_commands
 from bot.metrics import Health, Metrics, database_reachable
-from bot.sending import RetryingRateLimiter, send_text
+from bot.sending import RetryingRateLimiter
 from bot.services import Services, services
 from bot.settings import Settings
-from bot.texts import TEXTS, text
 from bot.webserver import BotServer, Webhook, host_and_port
 from inference.actor import Actor
 from storage import queries
@@ -55,33 +51,6 @@ from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_database_async
 
 log = logging.getLogger(__name__)
-
-# The command menus, per place: photos are simply sent in private, /talk'd in groups.
-PRIVATE_COMMANDS = [
-    "start",
-    "help",
-    "characters",
-    "new",
-    "reset",
-    "image",
-    "video",
-    "share",
-    "lang",
-    "voice",
-    "forget",
-]
-GROUP_COMMANDS = [
-    "talk",
-    "help",
-    "characters",
-    "reset",
-    "image",
-    "video",
-    "share",
-    "lang",
-    "voice",
-    "forget",
-]
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -106,12 +75,12 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
     application.bot_data["injected_actor"] = actor
     application.bot_data["metrics"] = metrics
 
-    application.add_handler(TypeHandler(Update, _count_update), group=-3)
+    application.add_handler(TypeHandler(Update, gate.count_update), group=-3)
     application.add_handler(
-        MessageHandler(filters.UpdateType.CHANNEL_POSTS | filters.UpdateType.EDITED, _skip),
+        MessageHandler(filters.UpdateType.CHANNEL_POSTS | filters.UpdateType.EDITED, gate.skip),
         group=-2,
     )
-    application.add_handler(TypeHandler(Update, _allow_list), group=-1)
+    application.add_handler(TypeHandler(Update, gate.allow_list), group=-1)
     application.add_handler(
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER)
     )
@@ -143,7 +112,7 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
             ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~filters.TEXT, media.on_other_media
         )
     )
-    application.add_error_handler(_on_error)
+    application.add_error_handler(gate.on_error)
     return application
 
 
@@ -178,29 +147,10 @@ async def _start_services(application: Application) -> None:
         chats=ChatQueues(arrivals.answer_arrivals),
         bot_username=application.bot.username,
     )
-    await _register_commands(application)
+    await register_commands(application)
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)
     await _start_http(application, settings, actor, engine)
-
-
-async def _register_commands(application: Application) -> None:
-    """setMyCommands per place (private chats, groups) in English (the default) and Chinese."""
-    menus = (
-        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
-        (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
-    )
-    for scope, names in menus:
-        place = "_group" if names is GROUP_COMMANDS else ""
-        for lang, code in (("en", None), ("zh", "zh")):
-            commands = [
-                BotCommand(name, TEXTS.get(f"cmd_{name}{place}", TEXTS[f"cmd_{name}"])[lang])  # type: ignore[index]
-                for name in names
-            ]
-            try:
-                await application.bot.set_my_commands(commands, scope=scope, language_code=code)
-            except Exception:
-                log.warning("could not register the command menu", exc_info=True)
 
 
 async def _start_http(
@@ -271,11 +221,6 @@ async def _stop_services(application: Application) -> None:
         await engine.dispose()
 
 
-async def _count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every update, before anything else looks at it: counted for /metrics."""
-    context.bot_data["metrics"].count_update(update)
-
-
 async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Daily: delete messages older than HISTORY_RETENTION_DAYS."""
     svc = services(context)
@@ -283,46 +228,6 @@ async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
     async with svc.sessions() as session, session.begin():
         removed = await queries.prune_messages_before(session, cutoff)
     log.info("retention: removed %d messages older than %s", removed, cutoff.date())
-
-
-async def _skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Channel posts (a channel is no conversation) and edits (the original was answered)."""
-    raise ApplicationHandlerStop
-
-
-async def _allow_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """With ALLOWED_USER_IDS / ALLOWED_CHAT_IDS set, everyone else is politely turned away."""
-    settings = services(context).settings
-    if not settings.allowed_user_ids and not settings.allowed_chat_ids:
-        return
-    user, chat = update.effective_user, update.effective_chat
-    if (user is not None and user.id in settings.allowed_user_ids) or (
-        chat is not None and chat.id in settings.allowed_chat_ids
-    ):
-        return
-    if chat is not None and chat.type == "private" and update.effective_message is not None:
-        await update.effective_message.reply_text(
-            text("not_allowed", await user_language(update, context))
-        )
-    raise ApplicationHandlerStop
-
-
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure (without message text) and tell the user to try again."""
-    context.bot_data["metrics"].count_error(context.error)
-    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    try:
-        lang = await user_language(update, context)
-        reply_to = update.effective_message.message_id if update.effective_message else None
-        if Place.of(update).group and reply_to is None:
-            return
-        await send_text(
-            context.bot, update.effective_chat.id, text("try_again", lang), reply_to=reply_to
-        )
-    except Exception:
-        log.warning("could not tell the user about an error", exc_info=True)
 
 
 @contextlib.asynccontextmanager
