@@ -131,14 +131,16 @@ def _drafts_of(job: Job) -> TextListener | None:
     # An introduction's answer opens with its card: only the first words are shown.
     card_first = isinstance(job, IntroductionRequest) and persona is None
 
-    def show(text: str) -> None:
+    def show(text: str) -> bool:
         line, speaker = text, persona
         if card_first:
             assert isinstance(job, IntroductionRequest)
             so_far = parse_introduction(text, job.description, job.language)
             line, speaker = so_far.first_line, so_far.persona
-        if line and speaker is not None and _usable(line, job.request, speaker):
-            on_draft(line)
+        if not (line and speaker is not None and _usable(line, job.request, speaker)):
+            return False
+        on_draft(line)
+        return True
 
     return show
 

@@ -15,8 +15,9 @@ from transformers.generation.streamers import BaseStreamer
 
 from inference.cleaning import clean_generation
 
-# Called on the worker thread with a row's displayable text so far (growing).
-TextListener = Callable[[str], None]
+# Called on the worker thread with a row's displayable text so far (growing); returns False
+# when it did not show the text (e.g. it would fail the output checks), None or True when it did.
+TextListener = Callable[[str], bool | None]
 DRAFT_INTERVAL_S = 0.1  # drafts faster than this are not read, only sent
 _INCOMPLETE = "\ufffd"  # what a byte-level decode shows for half of a multi-byte character
 
@@ -76,6 +77,7 @@ class RowStreamer(BaseStreamer):
                 continue
             text = clean_generation(self._decode(self._tokens[row]).rstrip(_INCOMPLETE))
             self._fresh[row] = False
-            if text and text != self._shown[row]:
+            # Only text the listener showed starts the interval: the first words it can use
+            # go out at once, not up to an interval after text it declined.
+            if text and text != self._shown[row] and listener(text) is not False:
                 self._shown[row], self._last[row] = text, now
-                listener(text)
