@@ -31,20 +31,20 @@ from bot.handlers import (
     commands,
     gate,
     groups,
-    media,
+    other_media,
     photos,
     sharing,
+    switches,
     text_messages,
-    video,
-    voice,
+    voice_notes,
 )
 from bot.limits import UserLimits
 from bot.menus import register_commands
-from bot.metrics import Health, Metrics, database_reachable
-from bot.sending import RetryingRateLimiter
+from bot.ops.metrics import Health, Metrics, database_reachable
+from bot.ops.webserver import BotServer, Webhook, host_and_port
+from bot.sending.bot_api import RetryingRateLimiter
 from bot.services import Services, services
 from bot.settings import Settings
-from bot.webserver import BotServer, Webhook, host_and_port
 from inference.actor import Actor
 from storage import queries
 from storage.engine import create_engine, create_session_factory
@@ -92,9 +92,9 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
     application.add_handler(CommandHandler("characters", commands.characters_command))
     application.add_handler(CommandHandler("reset", commands.reset_command))
     application.add_handler(CommandHandler("image", commands.image_command))
-    application.add_handler(CommandHandler("video", video.video_command))
+    application.add_handler(CommandHandler("video", switches.video_command))
     application.add_handler(CommandHandler("share", sharing.share_command))
-    application.add_handler(CommandHandler("voice", voice.voice_command))
+    application.add_handler(CommandHandler("voice", switches.voice_command))
     application.add_handler(CommandHandler("forget", commands.forget_command))
     application.add_handler(CommandHandler("talk", photos.talk_command))
     application.add_handler(CommandHandler("stats", commands.stats_command))
@@ -102,14 +102,16 @@ def build_application(settings: Settings, *, actor: Actor | None = None) -> Appl
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, photos.on_photo))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_messages.on_text))
     application.add_handler(
-        MessageHandler(filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, voice.on_voice_note)
+        MessageHandler(
+            filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, voice_notes.on_voice_note
+        )
     )
     application.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, commands.help_command)
     )
     application.add_handler(
         MessageHandler(
-            ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~filters.TEXT, media.on_other_media
+            ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~filters.TEXT, other_media.on_other_media
         )
     )
     application.add_error_handler(gate.on_error)
@@ -236,7 +238,7 @@ async def running(
 ) -> AsyncIterator[Application]:
     """The bot running for the body, through the same hooks in the same order as PTB's
     `run_polling`: tests need it inside their own event loop, and webhook mode needs it
-    because it serves updates itself (see bot/webserver.py for why)."""
+    because it serves updates itself (see bot/ops/webserver.py for why)."""
     await application.initialize()
     try:
         if application.post_init is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 from telegram import Bot
 
-from bot.sending import retrying
+from bot.sending.bot_api import retrying
 from inference.actor import Actor
 
 

@@ -1,1 +1,8 @@
-"""The AI core: photo -> description -> persona -> first line -> talking picture, and replies."""
+"""The AI core: photos, words, voices and faces, with no Telegram and no database.
+
+`actor.Actor` is the facade the bot and the terminal chat call. Below it, one way down:
+`serving/` (the worker, model loading, hub access, devices) → `text/`, `voice/`, `face/` (one
+capability each; they never import each other or `serving`) → the shared modules here
+(`types`, `errors`, `config`, `images`, `language`, `writing`, `cleaning`). May import torch,
+transformers, diffusers, Pillow, PyAV and OpenCV; never telegram, sqlalchemy, bot or storage.
+"""

@@ -14,35 +14,42 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from inference.animation import Animator, Film, Mouths, talking_picture
-from inference.audio import decode_audio, is_silent
-from inference.card import Introduction, introduction_request, parse_persona, persona_request
 from inference.config import InferenceConfig
-from inference.engine import Engine, LocalEngine
 from inference.errors import EngineUnavailable, StageFailed, Unheard
-from inference.faces import Face, face_in, find_face
-from inference.fast_decoding import batch_buckets_up_to
+from inference.face.animation import Animator, Film, Mouths, talking_picture
+from inference.face.finder import Face, face_in, find_face
+from inference.face.painter import MouthStates
+from inference.face.video import TalkingVideo
 from inference.images import decode_image
 from inference.language import reply_language
-from inference.models import Models, load_models
-from inference.painter import MouthStates
-from inference.prompts import first_line_request, reply_request
-from inference.remote import RemoteEngine
-from inference.speaking import IntroductionRequest, Job, LineRequest, speak_batch
-from inference.speech import SpeechRequest
-from inference.transcriber import SAMPLE_RATE, Transcript
+from inference.serving.loading import Models, load_models
+from inference.serving.worker import Stage, Worker
+from inference.text.card import (
+    Introduction,
+    apparent_gender,
+    introduction_request,
+    parse_persona,
+    persona_request,
+)
+from inference.text.engine import Engine, LocalEngine
+from inference.text.fast_decoding import batch_buckets_up_to
+from inference.text.lines import IntroductionRequest, Job, LineRequest, write_batch
+from inference.text.prompts import first_line_request, reply_request
+from inference.text.remote_engine import RemoteEngine
 from inference.types import (
     ChatRequest,
     DraftCallback,
     Language,
     Persona,
+    Retry,
     Speech,
     TalkingPicture,
     Turn,
 )
-from inference.video import TalkingVideo
-from inference.voices import choose_voice
-from inference.worker import Retry, Stage, Worker
+from inference.voice.asr import SAMPLE_RATE, Transcript
+from inference.voice.codecs import decode_audio, is_silent
+from inference.voice.tts import SpeechRequest
+from inference.voice.voices import choose_voice
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +74,7 @@ class Actor:
         engine: Engine
         if models.captioner is not None and models.dialogue is not None:
             stages += [
-                Stage("text", 1, self._speak_batch, config.max_batch_size),
+                Stage("text", 1, self._write_batch, config.max_batch_size),
                 Stage("caption", 2, models.captioner.describe, config.max_batch_size),
             ]
             engine = LocalEngine(self._submit, models.dialogue)
@@ -244,7 +251,8 @@ class Actor:
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
         speech = self._models.speech
-        return choose_voice(description, language, speech.voices if speech else [])
+        presets = speech.voices if speech else []
+        return choose_voice(description, language, presets, apparent_gender(description))
 
     async def speak(self, line: str, voice: str, *, chat_key: Hashable = 0) -> Speech:
         """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video)."""
@@ -315,9 +323,9 @@ class Actor:
             queue_limit_s=self._config.queue_timeout_s,
         )
 
-    def _speak_batch(self, jobs: list[Job]) -> list[str | Introduction | Retry]:
+    def _write_batch(self, jobs: list[Job]) -> list[str | Introduction | Retry]:
         assert self._models.dialogue is not None  # the "text" stage exists only with it
-        return speak_batch(self._models.dialogue.generate, jobs)
+        return write_batch(self._models.dialogue.generate, jobs)
 
     async def _mouth_states(
         self, image: Image.Image, face: Face, description: str, chat_key: Hashable

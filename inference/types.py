@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 Language = Literal["zh", "en"]
+# The apparent gender a description suggests (the fallback name and the voice follow it).
+Gender = Literal["female", "male"]
 # The same two words as storage.records.Role: storage and inference may not import each
-# other, so each names what it takes; bot/conversation.py translates, and
+# other, so each names what it takes; bot/rows.py translates, and
 # tests/test_one_definition.py keeps the two equal.
 Role = Literal["user", "character"]
 
@@ -65,3 +67,11 @@ class Speech:
     @property
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A stage's answer for one row: run `payload` once more; the rest of the batch is
+    answered at once, and the retry goes to the front of the queue."""
+
+    payload: Any

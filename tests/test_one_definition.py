@@ -16,11 +16,11 @@ import bot.texts
 import inference.types
 import storage.records
 from bot.telegram_text import clean_user_text, without_addressing
-from inference.bubble import wrap_text
 from inference.cleaning import clean_generation, cut_text
-from inference.fonts import load_font
-from inference.guard import MIN_LEAK_CHARS, MIN_LEAK_CJK_CHARS, quotes_instructions
+from inference.face.bubble import wrap_text
+from inference.face.fonts import load_font
 from inference.language import detect_language
+from inference.text.guard import MIN_LEAK_CHARS, MIN_LEAK_CJK_CHARS, quotes_instructions
 from inference.writing import has_cjk, strip_invisible
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,5 +107,5 @@ def test_one_language_type() -> None:
 
 def test_both_role_vocabularies_say_the_same_two_words() -> None:
     """Storage and inference may not import each other, so each names the roles it keeps or
-    takes; bot/conversation.py translates. They must stay the same words."""
+    takes; bot/rows.py translates. They must stay the same words."""
     assert get_args(storage.records.Role) == get_args(inference.types.Role)

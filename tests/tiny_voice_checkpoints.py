@@ -220,7 +220,7 @@ def voice_note(
     syllable-like tone, or silence."""
     import av
 
-    from inference.audio import encode_ogg_opus
+    from inference.voice.codecs import encode_ogg_opus
 
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     wave = (

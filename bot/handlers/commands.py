@@ -7,8 +7,6 @@ import statistics
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.conversation import persona_of
-from bot.delivery import SpokenLine, draw_picture, say
 from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import (
@@ -20,6 +18,9 @@ from bot.handlers.common import (
     user_language,
 )
 from bot.handlers.sharing import open_shared
+from bot.rows import persona_of
+from bot.sending.lines import SpokenLine, say
+from bot.sending.pictures import draw_picture
 from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError

@@ -11,7 +11,7 @@ from telegram import Bot, Chat, ChatMember, Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.conversation import active_key
+from bot.rows import active_key
 from bot.services import services
 from bot.texts import text
 from inference.language import language_from_code

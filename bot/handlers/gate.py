@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.handlers.common import Place, user_language
-from bot.sending import send_text
+from bot.sending.bot_api import send_text
 from bot.services import services
 from bot.texts import text
 

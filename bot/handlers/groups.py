@@ -8,7 +8,7 @@ from telegram import ChatMember, Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import is_group, user_language
-from bot.sending import send_text
+from bot.sending.bot_api import send_text
 from bot.services import services
 from bot.texts import text
 from storage import queries

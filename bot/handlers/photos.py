@@ -10,9 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import Arrival
-from bot.delivery import say, voice_picture_video
 from bot.downloads import download
-from bot.drafts import DraftStream
 from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
@@ -21,7 +19,10 @@ from bot.handlers.common import (
     telegram_language,
     user_language,
 )
-from bot.sending import StatusMessage, show_action
+from bot.sending.bot_api import show_action
+from bot.sending.drafts import DraftStream
+from bot.sending.lines import say, voice_picture_video
+from bot.sending.status import StatusMessage
 from bot.services import Services, services
 from bot.telegram_text import clean_user_text, without_addressing
 from bot.texts import text

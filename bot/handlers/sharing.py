@@ -10,8 +10,6 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.conversation import persona_of
-from bot.delivery import say, voice_picture_video
 from bot.downloads import load_photo
 from bot.failures import failure_key
 from bot.handlers.common import (
@@ -21,6 +19,8 @@ from bot.handlers.common import (
     speaks_for,
     user_language,
 )
+from bot.rows import persona_of
+from bot.sending.lines import say, voice_picture_video
 from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError

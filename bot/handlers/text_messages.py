@@ -9,9 +9,6 @@ from telegram import Message, MessageEntity, Update
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import Arrival
-from bot.conversation import persona_of, turns_of
-from bot.delivery import say, send_talking_video, speak_line
-from bot.drafts import DraftStream
 from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
@@ -22,7 +19,12 @@ from bot.handlers.common import (
     telegram_language,
     user_language,
 )
-from bot.sending import action_while_slow
+from bot.rows import persona_of, turns_of
+from bot.sending.bot_api import action_while_slow
+from bot.sending.drafts import DraftStream
+from bot.sending.lines import say
+from bot.sending.videos import send_talking_video
+from bot.sending.voices import speak_line
 from bot.services import services
 from bot.telegram_text import without_addressing
 from bot.texts import text

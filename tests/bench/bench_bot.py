@@ -32,7 +32,7 @@ from PIL import Image
 
 from bot.app import build_application, running
 from bot.settings import Settings
-from inference.card import Introduction
+from inference.text.card import Introduction
 from inference.types import Language, Persona, TalkingPicture
 
 TARGET_MEDIAN_MS = 10.0

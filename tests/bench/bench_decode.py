@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/
 
 import torch
 
-from inference.dialogue import DialogueModel
-from inference.prompts import first_line_request
+from inference.text.dialogue import DialogueModel
+from inference.text.prompts import first_line_request
 from inference.types import ChatRequest, Persona
 
 PERSONA = Persona("Anna", "warm, curious", "short and friendly", "a woman in a red coat", "en")

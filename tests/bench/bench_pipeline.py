@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw
 from bot.settings import DEFAULT_CAPTION_MODEL, DEFAULT_DIALOGUE_MODEL, DEFAULT_IMAGE_MODEL
 from inference.actor import Actor
 from inference.config import InferenceConfig
-from inference.models import load_models
+from inference.serving.loading import load_models
 from inference.types import ChatRequest, Persona
 
 LOOP_LAG_TARGET_MS = 50.0

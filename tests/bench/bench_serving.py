@@ -25,7 +25,7 @@ from llm_server import transformers_serve
 from tiny_checkpoints import build_dialogue_checkpoint
 
 from inference.config import InferenceConfig
-from inference.remote import RemoteEngine
+from inference.text.remote_engine import RemoteEngine
 from inference.types import ChatRequest
 
 

@@ -34,9 +34,9 @@ from tiny_checkpoints import build_image_checkpoint as build_tiny_image
 
 from inference.actor import Actor
 from inference.config import InferenceConfig
-from inference.faces import find_face
+from inference.face.finder import find_face
+from inference.face.video import render_video
 from inference.types import Persona, Speech
-from inference.video import render_video
 
 SPEECH_S = 5.0
 RATE = 24_000

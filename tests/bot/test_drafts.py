@@ -11,7 +11,7 @@ import pytest
 from fake_telegram import FakeChat, FakeTelegram, FakeUser
 from telegram import Bot
 
-from bot.drafts import DraftStream
+from bot.sending.drafts import DraftStream
 
 ALICE = FakeUser(1001, "Alice", "alice")
 GROUP = FakeChat.supergroup(-1001234567890, "Photo club")

@@ -21,7 +21,7 @@ from reliability_kit import (
 )
 from tiny_checkpoints import TinyModels
 
-from bot.sending import SEND_ATTEMPTS
+from bot.sending.bot_api import SEND_ATTEMPTS
 from bot.texts import TEXTS
 from storage import queries
 

@@ -22,11 +22,11 @@ from reliability_kit import (
 )
 from sqlalchemy import select, text
 
-from bot.conversation import persona_of
+from bot.rows import persona_of
 from bot.texts import TEXTS
 from inference.actor import Actor
-from inference.guard import quotes_instructions
-from inference.prompts import character_system_prompt
+from inference.text.guard import quotes_instructions
+from inference.text.prompts import character_system_prompt
 from inference.types import ChatRequest
 from storage import queries
 from storage.models import Character

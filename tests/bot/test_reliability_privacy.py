@@ -28,7 +28,7 @@ from sqlalchemy import update
 from tiny_checkpoints import TinyModels
 
 from bot.app import _prune_history
-from bot.logs import configure_logging
+from bot.ops.logs import configure_logging
 from bot.texts import TEXTS
 from inference.actor import Actor
 from storage import queries

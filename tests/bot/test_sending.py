@@ -9,8 +9,8 @@ import pytest
 from fake_telegram import FakeChat, FakeTelegram
 from telegram.ext import ExtBot
 
-from bot import sending
-from bot.sending import RetryingRateLimiter, action_while_slow
+from bot.sending import bot_api
+from bot.sending.bot_api import RetryingRateLimiter, action_while_slow
 
 
 class RecordingBot:
@@ -38,7 +38,7 @@ async def test_fast_work_shows_no_action() -> None:
 async def test_slow_work_keeps_the_action_shown_until_it_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sending, "ACTION_REFRESH_S", 0.01)
+    monkeypatch.setattr(bot_api, "ACTION_REFRESH_S", 0.01)
     bot: Any = RecordingBot(wanted=3)
     async with action_while_slow(bot, 7, "upload_photo", after_s=0):
         await bot.enough.wait()  # Telegram's action fades after 5 s: it is sent again

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.texts import TEXTS
 from inference.actor import Actor
 from inference.config import InferenceConfig
-from inference.remote import RemoteEngine
+from inference.text.remote_engine import RemoteEngine
 from storage.models import Message
 
 pytestmark = pytest.mark.serving
@@ -143,10 +143,10 @@ async def test_when_the_engine_is_down_users_hear_it_and_pictures_still_work(
     # The engine goes away: a fresh engine at a port where nothing listens.
     nobody = f"http://127.0.0.1:{free_port()}/v1"
     down = RemoteEngine(InferenceConfig("caption", "dialogue", llm_api_base=nobody, llm_retries=2))
-    monkeypatch.setattr("inference.remote.FIRST_RETRY_DELAY_S", 0.01)
+    monkeypatch.setattr("inference.text.remote_engine.FIRST_RETRY_DELAY_S", 0.01)
     monkeypatch.setattr(served_actor, "_engine", down)
     engine_down = set(TEXTS["engine_down"].values())
-    with caplog.at_level(logging.ERROR, logger="inference.remote"):
+    with caplog.at_level(logging.ERROR, logger="inference.text.remote_engine"):
         telegram.send_text(alice, None, "Are you there?")
         await telegram.wait_for(
             "sendMessage", lambda c: c.ok and c.params["text"] in engine_down, timeout=60

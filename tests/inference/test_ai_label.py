@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from inference.bubble import draw_speech_bubble, layout_bubble
+from inference.face.bubble import draw_speech_bubble, layout_bubble
 
 
 @pytest.mark.parametrize(

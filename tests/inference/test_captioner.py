@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from tiny_checkpoints import TinyModels
 
-from inference.captioner import FALLBACK_DESCRIPTION, Captioner
+from inference.text.captioner import FALLBACK_DESCRIPTION, Captioner
 
 CPU = torch.device("cpu")
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inference.card import Introduction, introduction_request, parse_introduction
-from inference.prompts import fallback_line
-from inference.speaking import IntroductionRequest, speak_batch
-from inference.streaming import TextListener
-from inference.types import ChatRequest
-from inference.worker import Retry
+from inference.text.card import Introduction, introduction_request, parse_introduction
+from inference.text.lines import IntroductionRequest, write_batch
+from inference.text.prompts import fallback_line
+from inference.text.streaming import TextListener
+from inference.types import ChatRequest, Retry
 
 DESCRIPTION = "a young woman with curly hair smiling in a park, wearing a red coat"
 ANSWER = (
@@ -76,7 +75,7 @@ def job(**kwargs: object) -> IntroductionRequest:
 def test_one_generation_gives_the_card_and_the_first_line_and_drafts_only_the_line() -> None:
     drafts: list[str] = []
     generate = Scripted([ANSWER])
-    [intro] = speak_batch(generate, [job(on_draft=drafts.append)])
+    [intro] = write_batch(generate, [job(on_draft=drafts.append)])
     assert isinstance(intro, Introduction)
     assert intro.persona.name == "Clara"
     assert intro.first_line == "Oh, hi! Did you see the ducks by the pond?"
@@ -87,21 +86,21 @@ def test_one_generation_gives_the_card_and_the_first_line_and_drafts_only_the_li
 
 def test_missing_first_words_are_asked_for_alone_then_checked() -> None:
     generate = Scripted([ANSWER.rsplit("\n", 1)[0]], ["Hello there! Lovely day, isn't it?"])
-    [retry] = speak_batch(generate, [job()])
+    [retry] = write_batch(generate, [job()])
     assert isinstance(retry, Retry)
     again = retry.payload
     assert isinstance(again, IntroductionRequest) and again.persona is not None
     assert again.persona.name == "Clara"
     assert "Clara" in again.request.messages[0]["content"]  # the character's own system prompt
-    [intro] = speak_batch(generate, [again])
+    [intro] = write_batch(generate, [again])
     assert isinstance(intro, Introduction)
     assert (intro.persona.name, intro.first_line) == ("Clara", "Hello there! Lovely day, isn't it?")
 
 
 def test_first_words_garbled_twice_become_the_stock_first_line() -> None:
     generate = Scripted(["#### ####"], ["%%%% ####"])
-    [retry] = speak_batch(generate, [job()])
+    [retry] = write_batch(generate, [job()])
     assert isinstance(retry, Retry)
-    [intro] = speak_batch(generate, [retry.payload])
+    [intro] = write_batch(generate, [retry.payload])
     assert isinstance(intro, Introduction)
     assert intro.first_line == fallback_line(intro.persona, "first")

@@ -11,14 +11,14 @@ import torch
 import transformers
 from PIL import Image
 
-from inference import captioner as captioner_module
 from inference.actor import Actor
-from inference.captioner import FALLBACK_DESCRIPTION, PERSONA_QUESTION, Captioner
 from inference.cleaning import clean_generation
 from inference.config import InferenceConfig
-from inference.dialogue import DialogueModel
-from inference.models import Models, load_models
-from inference.prompts import fallback_line, first_line_request
+from inference.serving.loading import Models, load_models
+from inference.text import captioner as captioner_module
+from inference.text.captioner import FALLBACK_DESCRIPTION, PERSONA_QUESTION, Captioner
+from inference.text.dialogue import DialogueModel
+from inference.text.prompts import fallback_line, first_line_request
 from inference.types import ChatRequest, Persona
 
 CPU = torch.device("cpu")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference.device import default_dtype, resolve_device
+from inference.serving.device import default_dtype, resolve_device
 
 
 def test_auto_picks_cuda_only_when_present() -> None:

@@ -8,14 +8,13 @@ import pytest
 import torch
 from tiny_checkpoints import TinyModels
 
-from inference.captioner import Captioner
 from inference.cleaning import looks_garbled
-from inference.dialogue import DialogueModel
-from inference.prompts import fallback_line, first_line_request, reply_request
-from inference.speaking import LineRequest, speak_batch
-from inference.streaming import TextListener
-from inference.types import ChatRequest, Persona, Turn
-from inference.worker import Retry
+from inference.text.captioner import Captioner
+from inference.text.dialogue import DialogueModel
+from inference.text.lines import LineRequest, write_batch
+from inference.text.prompts import fallback_line, first_line_request, reply_request
+from inference.text.streaming import TextListener
+from inference.types import ChatRequest, Persona, Retry, Turn
 
 CPU = torch.device("cpu")
 PERSONA = Persona("Anna", "warm", "short", "a woman smiling in a park", "en")
@@ -112,7 +111,7 @@ def test_generations_are_cleaned_and_garbled_lines_fall_back(dialogue: DialogueM
             for r, a in zip(batch, answers, strict=True)
         ]
 
-    lines = speak_batch(
+    lines = write_batch(
         first_line_garbled,
         [
             LineRequest(garbling, PERSONA, "first"),

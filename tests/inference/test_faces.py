@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from sample_photos import photo
 
-from inference.faces import face_in, find_face, soft_mask, square_around
+from inference.face.finder import face_in, find_face, soft_mask, square_around
 
 
 def test_the_astronauts_mouth_is_in_the_lower_half_of_her_face() -> None:

@@ -12,9 +12,9 @@ from tiny_checkpoints import TinyModels
 from transformers import CompileConfig
 
 from inference.config import InferenceConfig
-from inference.dialogue import DialogueModel
-from inference.fast_decoding import PROMPT_BUCKET, batch_bucket, batch_buckets_up_to
-from inference.models import load_models
+from inference.serving.loading import load_models
+from inference.text.dialogue import DialogueModel
+from inference.text.fast_decoding import PROMPT_BUCKET, batch_bucket, batch_buckets_up_to
 from inference.types import ChatRequest
 
 TEXTS = ["hi", "What did you do in the park today, and was it sunny?", "你好，你叫什么名字？"]
@@ -72,7 +72,7 @@ def test_a_compile_that_fails_falls_back_to_eager_with_one_log_line(
         raise RuntimeError("inductor: no working C++ compiler")
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    with caplog.at_level(logging.WARNING, logger="inference.fast_decoding"):
+    with caplog.at_level(logging.WARNING, logger="inference.text.fast_decoding"):
         assert dialogue.generate(_requests()) == expected
         assert dialogue.generate(_requests()) == expected
     assert attempts, "the fast path never tried to compile"

@@ -6,7 +6,7 @@ import pytest
 from tiny_checkpoints import TinyModels
 
 from inference.config import InferenceConfig
-from inference.models import load_models
+from inference.serving.loading import load_models
 
 
 def test_all_stages_load_from_folders(tiny_models: TinyModels) -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from inference.actor import Actor
 from inference.config import InferenceConfig
-from inference.guard import quotes_instructions
-from inference.models import Models
-from inference.prompts import character_system_prompt
+from inference.serving.loading import Models
+from inference.text.guard import quotes_instructions
+from inference.text.prompts import character_system_prompt
 from inference.types import ChatRequest, Persona
 
 PERSONA = Persona(

@@ -9,8 +9,8 @@ from PIL import Image
 from sample_photos import photo
 from tiny_checkpoints import TinyModels
 
-from inference.faces import Box, Face, find_face
-from inference.painter import MouthStates, TalkingPainter
+from inference.face.finder import Box, Face, find_face
+from inference.face.painter import MouthStates, TalkingPainter
 
 CPU = torch.device("cpu")
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from inference.card import _NAMES, fallback_name, parse_persona, persona_request
-from inference.prompts import (
+from inference.text.card import _NAMES, fallback_name, parse_persona, persona_request
+from inference.text.prompts import (
     character_system_prompt,
     fallback_line,
     first_line_request,

@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 from tiny_checkpoints import build_qwen3_vl_checkpoint
 
-from inference.captioner import PERSONA_QUESTION, Captioner
 from inference.config import InferenceConfig
-from inference.dialogue import DialogueModel
-from inference.models import load_models
+from inference.serving.loading import load_models
+from inference.text.captioner import PERSONA_QUESTION, Captioner
+from inference.text.dialogue import DialogueModel
 from inference.types import ChatRequest
 
 CPU = torch.device("cpu")

@@ -13,15 +13,14 @@ from PIL import Image, ImageDraw
 from tiny_checkpoints import TinyModels
 
 from bot.settings import Settings
-from inference import remote
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
-from inference.dialogue import DialogueModel
 from inference.errors import EngineUnavailable
-from inference.remote import RemoteEngine
-from inference.speaking import LineRequest, speak_batch
-from inference.types import ChatRequest, Persona
-from inference.worker import Retry
+from inference.text import remote_engine as remote
+from inference.text.dialogue import DialogueModel
+from inference.text.lines import LineRequest, write_batch
+from inference.text.remote_engine import RemoteEngine
+from inference.types import ChatRequest, Persona, Retry
 
 pytestmark = pytest.mark.serving
 
@@ -104,9 +103,9 @@ async def test_character_lines_get_the_same_checks_as_in_process(
 
     def in_process(job: LineRequest) -> Any:
         """What the worker answers: a garbled line runs once more (Retry), then is checked."""
-        answer = speak_batch(local.generate, [job])[0]
+        answer = write_batch(local.generate, [job])[0]
         return (
-            speak_batch(local.generate, [answer.payload])[0]
+            write_batch(local.generate, [answer.payload])[0]
             if isinstance(answer, Retry)
             else answer
         )
@@ -129,7 +128,7 @@ async def test_an_engine_that_is_down_is_retried_then_reported_once(
         return await real_stream(*args)
 
     monkeypatch.setattr(engine, "_stream", counting)
-    with caplog.at_level(logging.ERROR, logger="inference.remote"):
+    with caplog.at_level(logging.ERROR, logger="inference.text.remote_engine"):
         for _ in range(2):
             with pytest.raises(EngineUnavailable):
                 await engine.write(HELLO, "chat", None)

@@ -9,9 +9,9 @@ from sample_photos import photo
 from tiny_checkpoints import TinyModels
 
 from inference.config import InferenceConfig
-from inference.faces import find_face
-from inference.models import load_models
-from inference.painter import TalkingPainter
+from inference.face.finder import find_face
+from inference.face.painter import TalkingPainter
+from inference.serving.loading import load_models
 
 
 def painter_with(tiny_models: TinyModels, safety_model: str) -> TalkingPainter:

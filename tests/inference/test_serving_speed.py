@@ -15,7 +15,7 @@ from tiny_checkpoints import TinyModels
 
 from inference.actor import Actor
 from inference.config import InferenceConfig
-from inference.models import Models, compile_for_speed, load_models
+from inference.serving.loading import Models, compile_for_speed, load_models
 from inference.types import ChatRequest, Persona
 
 PERSONA = Persona("Anna", "warm, curious", "short and friendly", "a woman in a park", "en")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 from sample_photos import photo
 
-from inference.bubble import (
+from inference.face.bubble import (
     ELLIPSIS,
     Box,
     Position,
@@ -19,8 +19,8 @@ from inference.bubble import (
     roomier_side,
     wrap_text,
 )
-from inference.faces import face_in, find_face
-from inference.fonts import find_font, load_font
+from inference.face.finder import face_in, find_face
+from inference.face.fonts import find_font, load_font
 
 SHORT_EN = "Hi! I'm Anna."
 LONG_EN = (

@@ -14,9 +14,9 @@ from tiny_checkpoints import TinyModels
 from inference.actor import Actor
 from inference.cleaning import looks_garbled
 from inference.config import InferenceConfig
-from inference.dialogue import DialogueModel
-from inference.models import Models, load_models
-from inference.streaming import RowStreamer
+from inference.serving.loading import Models, load_models
+from inference.text.dialogue import DialogueModel
+from inference.text.streaming import RowStreamer
 from inference.types import ChatRequest, Persona
 
 ANNA = Persona("Anna", "warm, curious", "short and friendly", "a woman in a park", "en")

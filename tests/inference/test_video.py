@@ -10,10 +10,9 @@ import pytest
 from PIL import Image
 from sample_photos import photo
 
-from inference.faces import Face, find_face
-from inference.painter import MouthStates
-from inference.types import Speech
-from inference.video import (
+from inference.face.finder import Face, find_face
+from inference.face.painter import MouthStates
+from inference.face.video import (
     FPS,
     MAX_SECONDS,
     NOTE_SIDE,
@@ -23,6 +22,7 @@ from inference.video import (
     mouths_from_text,
     render_video,
 )
+from inference.types import Speech
 
 RATE = 24_000
 RED, BLUE = (255, 0, 0), (0, 0, 255)

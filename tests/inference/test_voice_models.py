@@ -11,11 +11,13 @@ import pytest
 import torch
 from tiny_voice_checkpoints import TINY_PRESETS, TinyVoiceModels, voice_note
 
-from inference.audio import decode_audio, encode_ogg_opus, is_silent, resample
 from inference.errors import AudioTooLong, BadAudio
-from inference.speech import SpeechModel, SpeechRequest, pieces_of
-from inference.transcriber import SAMPLE_RATE, Transcriber
-from inference.voices import FEMALE_PRESETS, apparent_gender, choose_voice
+from inference.text.card import apparent_gender
+from inference.types import Language
+from inference.voice.asr import SAMPLE_RATE, Transcriber
+from inference.voice.codecs import decode_audio, encode_ogg_opus, is_silent, resample
+from inference.voice.tts import SpeechModel, SpeechRequest, pieces_of
+from inference.voice.voices import FEMALE_PRESETS, choose_voice
 
 CPU = torch.device("cpu")
 
@@ -74,16 +76,23 @@ def test_pieces_cut_chinese_at_its_own_punctuation() -> None:
     assert "".join(pieces).replace(" ", "") == line
 
 
+def voice_for(description: str, language: Language, presets: list[str]) -> str:
+    """The voice the actor gives a new character."""
+    return choose_voice(description, language, presets, apparent_gender(description))
+
+
 def test_a_voice_fits_the_description_and_stays_the_same() -> None:
     assert apparent_gender("a smiling old woman in a red coat") == "female"
     assert apparent_gender("一位戴眼镜的男士坐在办公室里") == "male"
     assert apparent_gender("a person in a photo") is None
-    woman = choose_voice("a young woman laughing", "en", TINY_PRESETS)
+    woman = choose_voice(
+        "a young woman laughing", "en", TINY_PRESETS, apparent_gender("a young woman laughing")
+    )
     assert woman == "v2/en_speaker_9" and woman in FEMALE_PRESETS
-    assert choose_voice("一位老爷爷", "zh", TINY_PRESETS) == "v2/zh_speaker_1"
-    again = [choose_voice("someone at a desk", "zh", TINY_PRESETS) for _ in range(3)]
+    assert voice_for("一位老爷爷", "zh", TINY_PRESETS) == "v2/zh_speaker_1"
+    again = [voice_for("someone at a desk", "zh", TINY_PRESETS) for _ in range(3)]
     assert len(set(again)) == 1 and again[0].startswith("v2/zh")
-    assert choose_voice("a man", "en", []) == ""
+    assert voice_for("a man", "en", []) == ""
 
 
 @pytest.mark.parametrize("fmt", ["ogg", "mp4"])

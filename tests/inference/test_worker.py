@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from inference.errors import Busy, ShuttingDown, StageFailed, StageTimeout
-from inference.worker import Retry, Stage, Worker
+from inference.serving.worker import Stage, Worker
+from inference.types import Retry
 
 
 class Recorder:

@@ -1,4 +1,4 @@
-"""Voice both ways: /voice on|off, and voice notes, audio files and video notes from users."""
+"""Voice notes, audio files and video notes from users: heard, then answered like text."""
 
 from __future__ import annotations
 
@@ -14,15 +14,13 @@ from telegram.ext import ContextTypes
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.chat_queues import Arrival
-from bot.delivery import voice_is_on
 from bot.downloads import download
 from bot.failures import failure_key
-from bot.handlers.common import Place, is_group_admin, is_reply_to_bot, user_language
-from bot.sending import action_while_slow
+from bot.handlers.common import Place, is_reply_to_bot, user_language
+from bot.sending.bot_api import action_while_slow
 from bot.services import services
 from bot.texts import text
 from inference.errors import AudioTooLong, BadAudio, InferenceError, Unheard
-from storage import queries
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +44,6 @@ def recording_of(message: Message) -> Recording | None:
         duration = media.duration
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
     return Recording(media.file_id, media.file_size, math.ceil(seconds))
-
-
-async def voice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/voice on|off: whether characters in this chat also speak (group admins decide)."""
-    message = update.effective_message
-    assert message is not None
-    svc, place = services(context), Place.of(update)
-    lang = await user_language(update, context)
-    if not svc.actor.can_speak:
-        await message.reply_text(text("voice_unavailable", lang))
-        return
-    choice = (context.args or [""])[0].lower()
-    if choice not in ("on", "off"):
-        async with svc.sessions() as session:
-            chosen = await queries.get_chat_settings(session, place.chat_id)
-        state = text(
-            "voice_state_on" if voice_is_on(chosen, group=place.group) else "voice_state_off", lang
-        )
-        await message.reply_text(text("voice_usage", lang, state=state))
-        return
-    if place.group and not await is_group_admin(context.bot, message, place):
-        await message.reply_text(text("voice_admins_only", lang))
-        return
-    async with svc.sessions() as session, session.begin():
-        await queries.set_chat_voice(session, place.chat_id, choice == "on")
-    await message.reply_text(text(f"voice_{choice}", lang))
 
 
 async def on_voice_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from inference.card import stable_index
+from inference.text.card import stable_index
 from inference.types import ChatRequest, Language, Persona, Turn
 
 Message = dict[str, str]

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from inference.bubble import draw_speech_bubble
-from inference.faces import Face
+from inference.face.bubble import draw_speech_bubble
+from inference.face.finder import Face
+from inference.face.painter import MouthStates, TalkingPainter
+from inference.face.video import TalkingVideo, render_video
 from inference.images import encode_jpeg
-from inference.painter import MouthStates, TalkingPainter
 from inference.types import Speech, TalkingPicture
-from inference.video import TalkingVideo, render_video
 
 # Mouth states of this many photos stay in memory (a few small patches each), so a
 # character's pictures and videos after the first cost no painting.

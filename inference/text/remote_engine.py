@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from inference.captioner import MAX_IMAGE_SIDE, PERSONA_QUESTION, usable_description
 from inference.cleaning import clean_generation
 from inference.config import InferenceConfig
-from inference.dialogue import MAX_CONTEXT_WINDOW
 from inference.errors import EngineUnavailable, StageFailed
 from inference.images import encode_jpeg, fit_within
-from inference.speaking import IntroductionRequest, Job, LineRequest, speak_one
-from inference.streaming import TextListener
+from inference.text.captioner import MAX_IMAGE_SIDE, PERSONA_QUESTION, usable_description
+from inference.text.dialogue import MAX_CONTEXT_WINDOW
+from inference.text.lines import IntroductionRequest, Job, LineRequest, write_one
+from inference.text.streaming import TextListener
 from inference.types import ChatRequest, DraftCallback
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class RemoteEngine:
             text = await self._retrying(lambda: self._stream(body, listener))
             return clean_generation(text)
 
-        return await speak_one(generate, job)
+        return await write_one(generate, job)
 
     async def aclose(self) -> None:
         if self._client is not None and self._client_loop is asyncio.get_running_loop():

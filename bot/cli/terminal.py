@@ -12,16 +12,16 @@ from pathlib import Path
 
 from PIL import Image
 
+from bot.cli.progress import progress
 from bot.failures import failure_key
-from bot.progress import progress
 from bot.settings import Settings
 from bot.texts import text
 from inference.actor import Actor
 from inference.errors import AudioTooLong, BadAudio, BadImage, InferenceError, Unheard
 from inference.images import decode_image
 from inference.language import detect_language, language_from_code
-from inference.transcriber import Transcript
 from inference.types import Language, Speech, Turn
+from inference.voice.asr import Transcript
 
 
 @dataclass(frozen=True)

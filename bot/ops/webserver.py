@@ -19,7 +19,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.metrics import Health, Metrics
+from bot.ops.metrics import Health, Metrics
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inference.errors import Busy, ShuttingDown, StageFailed, StageTimeout
+from inference.types import Retry
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,6 @@ class Stage:
     priority: int  # lower runs first
     run_batch: Callable[[list[Any]], list[Any]]
     max_batch: int = 1
-
-
-@dataclass(frozen=True)
-class Retry:
-    """A stage's answer for one row: run `payload` once more; the rest of the batch is
-    answered at once, and the retry goes to the front of the queue."""
-
-    payload: Any
 
 
 @dataclass

@@ -15,10 +15,10 @@ import av
 import numpy as np
 from PIL import Image
 
-from inference.bubble import draw_centred_label
-from inference.faces import Box, square_around
+from inference.face.bubble import draw_centred_label
+from inference.face.finder import Box, square_around
+from inference.face.painter import Mouth, MouthStates
 from inference.language import detect_language
-from inference.painter import Mouth, MouthStates
 from inference.types import Speech
 
 FPS = 25

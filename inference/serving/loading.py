@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 import torch
 
-from inference.captioner import Captioner
 from inference.config import InferenceConfig
-from inference.device import default_dtype, resolve_device
-from inference.dialogue import DialogueModel
-from inference.hub import model_source
-from inference.painter import TalkingPainter
-from inference.safety import SafetyChecker
-from inference.speech import SpeechModel
-from inference.transcriber import Transcriber
+from inference.face.painter import TalkingPainter
+from inference.face.safety import SafetyChecker
+from inference.serving.device import default_dtype, resolve_device
+from inference.serving.hub import model_source
+from inference.text.captioner import Captioner
+from inference.text.dialogue import DialogueModel
+from inference.voice.asr import Transcriber
+from inference.voice.tts import SpeechModel
 
 log = logging.getLogger(__name__)
 

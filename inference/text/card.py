@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from inference.cleaning import clean_generation, looks_garbled
-from inference.types import ChatRequest, Language, Persona
+from inference.types import ChatRequest, Gender, Language, Persona
 
 PERSONA_MAX_NEW_TOKENS = 96
 # The card (about 40 tokens) and a greeting of one or two sentences, in one generation.
@@ -54,8 +54,16 @@ _NAMES = {
     ("zh", "male"): ["小明", "李强", "王磊", "张伟", "陈浩", "刘洋", "赵阳", "林峰"],
     ("zh", "neutral"): ["小安", "阿乐", "小云", "林夕", "安然", "子墨", "小北", "思远"],
 }
-_FEMALE = re.compile(r"\b(woman|women|girl|lady|female|mother|grandmother|she|her)\b|女|她")
-_MALE = re.compile(r"\b(man|men|boy|gentleman|male|father|grandfather|he|his|guy)\b|男|他")
+# What a description says about the person's apparent gender (the card's fallback name and
+# the voice a character gets both follow it).
+_FEMALE = re.compile(
+    r"\b(woman|women|girl|lady|female|mother|grandmother|she|her|wife|queen|actress)\b"
+    r"|[女她妈奶姐妹婆姑娘阿姨]"
+)
+_MALE = re.compile(
+    r"\b(man|men|boy|gentleman|male|father|grandfather|he|his|him|husband|king|actor|guy)\b"
+    r"|[男他爸爷哥弟叔伯]"
+)
 _DEFAULT_TRAITS = {"en": "friendly, curious, a little playful", "zh": "友善、好奇、有点俏皮"}
 _DEFAULT_STYLE = {
     "en": "warm and casual, short sentences",
@@ -125,12 +133,18 @@ def _valid_field(value: str, max_chars: int) -> str | None:
     return None if looks_garbled(value) else value
 
 
+def apparent_gender(description: str) -> Gender | None:
+    """The gender the description suggests, or None when it says nothing or both equally."""
+    lowered = description.lower()
+    female, male = len(_FEMALE.findall(lowered)), len(_MALE.findall(lowered))
+    if female == male:
+        return None
+    return "female" if female > male else "male"
+
+
 def fallback_name(description: str, language: Language) -> str:
     """A plausible name that fits the description's apparent gender, the same every time."""
-    lowered = description.lower()
-    female, male = bool(_FEMALE.search(lowered)), bool(_MALE.search(lowered))
-    gender = "female" if female and not male else "male" if male and not female else "neutral"
-    names = _NAMES[(language, gender)]
+    names = _NAMES[(language, apparent_gender(description) or "neutral")]
     return names[stable_index(description, len(names))]
 
 

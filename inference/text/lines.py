@@ -13,13 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-from inference.card import Introduction, parse_introduction
 from inference.cleaning import looks_garbled
-from inference.guard import quotes_instructions
-from inference.prompts import fallback_line, first_line_request
-from inference.streaming import TextListener
-from inference.types import ChatRequest, Language, Persona
-from inference.worker import Retry
+from inference.text.card import Introduction, parse_introduction
+from inference.text.guard import quotes_instructions
+from inference.text.prompts import fallback_line, first_line_request
+from inference.text.streaming import TextListener
+from inference.types import ChatRequest, Language, Persona, Retry
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ Job = ChatRequest | LineRequest | IntroductionRequest
 GenerateOne = Callable[[ChatRequest, TextListener | None], Awaitable[str]]
 
 
-def speak_batch(generate: Generate, jobs: Sequence[Job]) -> list[str | Introduction | Retry]:
+def write_batch(generate: Generate, jobs: Sequence[Job]) -> list[str | Introduction | Retry]:
     """Generate every job in one batch. A character line that comes out garbled is handed
     back as a `Retry` (nudged, once); a line still unusable, or one reciting the system
     prompt, becomes a stock line. Plain requests (warm-up) are returned as generated."""
@@ -77,9 +76,9 @@ def speak_batch(generate: Generate, jobs: Sequence[Job]) -> list[str | Introduct
     return [_answer(text, job) for text, job in zip(texts, jobs, strict=True)]
 
 
-async def speak_one(generate: GenerateOne, job: Job) -> str | Introduction:
+async def write_one(generate: GenerateOne, job: Job) -> str | Introduction:
     """One job through an engine that batches by itself (a serving engine), with the same
-    answers as `speak_batch`; a `Retry` is asked again at once."""
+    answers as `write_batch`; a `Retry` is asked again at once."""
     while True:
         answer = _answer(await generate(_request_of(job), _drafts_of(job)), job)
         if not isinstance(answer, Retry):
@@ -88,7 +87,7 @@ async def speak_one(generate: GenerateOne, job: Job) -> str | Introduction:
 
 
 def _answer(text: str, job: Job) -> str | Introduction | Retry:
-    """What one row of a batch answers (see `speak_batch`)."""
+    """What one row of a batch answers (see `write_batch`)."""
     if isinstance(job, IntroductionRequest):
         return _introduced(text, job)
     if not isinstance(job, LineRequest):

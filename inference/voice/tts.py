@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from transformers import AutoProcessor, BarkModel
 
-from inference.audio import encode_ogg_opus
 from inference.types import Speech
+from inference.voice.codecs import encode_ogg_opus
 
 log = logging.getLogger(__name__)
 

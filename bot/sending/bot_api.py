@@ -1,4 +1,5 @@
-"""Sending to Telegram without losing anything: split, retry transient faults, tolerate edits."""
+"""The Bot API calls that send: texts split to fit, photos, voices and videos, chat actions,
+and the rate limiter that retries transient faults around every call."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 
 from bot.telegram_text import fit_caption, split_message
+from inference.face.video import TalkingVideo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -129,6 +131,33 @@ async def send_voice(
     )
 
 
+async def send_video(
+    bot: Bot, chat_id: int, video: TalkingVideo, *, note: bool, reply_to: int | None
+) -> Message:
+    """Send a talking video: a round video note, else a video with sound, or a silent
+    animation (a GIF-like loop) when it has none."""
+    duration = max(1, math.ceil(video.duration_s))
+    if note:
+        return await bot.send_video_note(
+            chat_id,
+            video.mp4,
+            duration=duration,
+            length=video.width,
+            filename="talking.mp4",
+            reply_parameters=_reply(reply_to),
+        )
+    send = bot.send_video if video.has_sound else bot.send_animation
+    return await send(
+        chat_id,
+        video.mp4,
+        duration=duration,
+        width=video.width,
+        height=video.height,
+        filename="talking.mp4",
+        reply_parameters=_reply(reply_to),
+    )
+
+
 async def show_action(bot: Bot, chat_id: int, action: str = ChatAction.TYPING) -> None:
     """ "typing…" in the chat header; purely cosmetic, so failures are ignored."""
     try:
@@ -164,45 +193,3 @@ async def action_while_slow(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-class StatusMessage:
-    """One message that says what the bot is doing, edited as the stages finish.
-
-    A quiet status (groups) shows progress only as a chat action: a shared chat should not
-    fill with progress notes, and Telegram allows a group ~20 messages a minute. Failures are
-    still said, as a reply to the user's message.
-    """
-
-    def __init__(self, bot: Bot, chat_id: int, message: Message | None, reply_to: int | None):
-        self._bot, self._chat_id, self._message, self._reply_to = bot, chat_id, message, reply_to
-
-    @classmethod
-    async def post(
-        cls, bot: Bot, chat_id: int, text: str, *, reply_to: int | None, quiet: bool = False
-    ) -> StatusMessage:
-        if quiet:
-            return cls(bot, chat_id, None, reply_to)
-        return cls(bot, chat_id, await send_text(bot, chat_id, text, reply_to=reply_to), reply_to)
-
-    async def update(self, text: str) -> None:
-        """Edit the status; an edit that fails only loses a progress hint, so it is logged."""
-        if self._message is None:
-            return
-        try:
-            await self._bot.edit_message_text(text, self._chat_id, self._message.message_id)
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                log.warning("could not edit the status message: %s", exc.message)
-        except Exception:
-            log.warning("could not edit the status message", exc_info=True)
-
-    async def fail(self, text: str) -> None:
-        """Say what went wrong: in the status message, or (quiet) as a reply."""
-        if self._message is not None:
-            await self.update(text)
-            return
-        try:
-            await send_text(self._bot, self._chat_id, text, reply_to=self._reply_to)
-        except Exception:
-            log.warning("could not tell chat %d about a failure", self._chat_id, exc_info=True)

@@ -1,5 +1,5 @@
 """Who reads the photo and writes the character's words: this process's own models (run on the
-worker) or an OpenAI-compatible serving engine (`inference.remote`). The Actor sees only
+worker) or an OpenAI-compatible serving engine (`inference.text.remote_engine`). The Actor sees only
 `Engine`, so the rest of the pipeline is the same either way."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from inference.dialogue import DialogueModel
-from inference.speaking import IntroductionRequest, Job, LineRequest
+from inference.text.dialogue import DialogueModel
+from inference.text.lines import IntroductionRequest, Job, LineRequest
 from inference.types import DraftCallback
 
 Submit = Callable[[str, object, Hashable], Awaitable[Any]]
@@ -42,7 +42,7 @@ class Engine(Protocol):
 
 class LocalEngine:
     """The caption and dialogue models of this process, run as 'caption' and 'text' jobs on
-    the shared worker (which batches and checks lines: `speaking.speak_batch`)."""
+    the shared worker (which batches and checks lines: `lines.write_batch`)."""
 
     def __init__(self, submit: Submit, dialogue: DialogueModel) -> None:
         self._submit = submit

@@ -1,4 +1,4 @@
-"""Translating stored rows into what the AI core takes: personas and turns (no Telegram here)."""
+"""Stored rows as what the AI core takes: personas and turns (no Telegram here)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
-from inference.faces import Face
-from inference.fonts import Font, load_font
+from inference.face.finder import Face
+from inference.face.fonts import Font, load_font
 from inference.writing import CJK, has_cjk
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom (inclusive pixels)

@@ -11,18 +11,18 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from inference.cleaning import clean_generation
-from inference.fast_decoding import (
+from inference.text.fast_decoding import (
     PROMPT_BUCKET,
     batch_bucket,
     pad_rows,
     use_eager,
     use_static_cache,
 )
-from inference.streaming import RowStreamer, TextListener
+from inference.text.streaming import RowStreamer, TextListener
 from inference.types import ChatRequest
 
 if TYPE_CHECKING:
-    from inference.captioner import Captioner
+    from inference.text.captioner import Captioner
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import torch
 from diffusers import AutoPipelineForInpainting
 from PIL import Image, ImageChops
 
-from inference.faces import Face, soft_mask
-from inference.safety import SafetyChecker
+from inference.face.finder import Face, soft_mask
+from inference.face.safety import SafetyChecker
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.logs import configure_logging
+from bot.ops.logs import configure_logging
 from bot.settings import Settings
 from inference.errors import ModelUnavailable
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
-        from bot.terminal import ChatOptions, run_chat
+        from bot.cli.terminal import ChatOptions, run_chat
 
         return run_chat(
             settings,

@@ -1,0 +1,1 @@
+"""The `photo-talk` command (`main`) and the terminal chat it can start, with its spinner."""
