@@ -19,9 +19,10 @@ RUN apt-get update \
 
 WORKDIR /app
 # Dependencies first (a layer that survives code changes), then the code.
-COPY pyproject.toml README.md ./
+# The versions CI passed with (constraints.txt); torch==2.13.0 is its CUDA build here.
+COPY pyproject.toml README.md constraints.txt ./
 RUN mkdir bot inference storage && touch bot/__init__.py inference/__init__.py storage/__init__.py \
-    && pip install --no-cache-dir ".[gpu,postgres]" \
+    && pip install --no-cache-dir -c constraints.txt ".[gpu,postgres]" \
     && pip uninstall -y photo-talk
 COPY bot ./bot
 COPY inference ./inference

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -125,9 +126,10 @@ async def _start_services(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
     # At head already (e.g. after `photo-talk db upgrade`) this is a no-op; on PostgreSQL the
     # DDL is transactional, so a failed upgrade leaves the schema as it was.
-    await upgrade_database_async(settings.database_url)
-    engine = create_engine(settings.database_url)
+    await upgrade_database_async(settings.database)
+    engine = create_engine(settings.database)
     actor = application.bot_data["injected_actor"]
+    started = time.perf_counter()
     if actor is None:
         log.info(
             "loading models (caption %s, dialogue %s, image %s)",
@@ -153,6 +155,13 @@ async def _start_services(application: Application) -> None:
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)
     await _start_http(application, settings, actor, engine)
+    log.info(
+        "photo-talk is ready as @%s (%s), models loaded in %.1f s: %s",
+        application.bot.username,
+        "webhook" if settings.telegram_webhook_url else "long polling",
+        time.perf_counter() - started,
+        settings.models_in_use(),
+    )
 
 
 async def _start_http(
@@ -280,7 +289,6 @@ async def _serve_webhook(application: Application) -> int:
     stop = asyncio.Event()
     application.bot_data["on_signal"] = stop.set
     async with running(application):
-        log.info("photo-talk is running as @%s (webhook)", application.bot.username)
         await stop.wait()
     return 0
 

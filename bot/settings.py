@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from inference.config import InferenceConfig
 
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
     database_url: str = "sqlite+aiosqlite:///data/photo_talk.sqlite3"
+    # Put into DATABASE_URL as its password, quoted: any character is safe (compose.yaml).
+    database_password: SecretStr | None = None
 
     caption_model: str = DEFAULT_CAPTION_MODEL
     dialogue_model: str = DEFAULT_DIALOGUE_MODEL
@@ -58,6 +61,8 @@ class Settings(BaseSettings):
     llm_caption_model: str = ""  # the served names; empty: CAPTION_MODEL / DIALOGUE_MODEL
     llm_dialogue_model: str = ""
     llm_retries: int = Field(default=3, ge=1, le=10)
+    # The served model's context (prompt + answer) when the engine does not report it.
+    llm_context_tokens: int = Field(default=0, ge=0)
 
     queue_size: int = Field(default=64, ge=1)
     history_turns: int = Field(default=40, ge=2, le=1000)
@@ -94,7 +99,23 @@ class Settings(BaseSettings):
             return "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - only."
         return None
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    def models_in_use(self) -> str:
+        """What runs where, for the "ready" line an operator looks for."""
+        served = f" served at {self.llm_api_base}" if self.llm_api_base.strip() else ""
+        return ", ".join(
+            f"{name} {value.strip() or 'off'}"
+            for name, value in (
+                ("caption", self.caption_model + served),
+                ("dialogue", self.dialogue_model + served),
+                ("image", self.image_model),
+                ("voice", self.tts_model),
+                ("recognition", self.asr_model),
+            )
+        )
+
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_secret", "database_password", mode="before"
+    )
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:
         """TELEGRAM_BOT_TOKEN= (set but empty) means "not set", not a token of nothing."""
@@ -107,6 +128,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(int(part) for part in value.replace(",", " ").split())
         return value
+
+    @cached_property
+    def database(self) -> str:
+        """DATABASE_URL with DATABASE_PASSWORD in it, if one is set."""
+        if self.database_password is None:
+            return self.database_url
+        url = make_url(self.database_url).set(password=self.database_password.get_secret_value())
+        return url.render_as_string(hide_password=False)
 
     @cached_property
     def inference(self) -> InferenceConfig:
@@ -136,4 +165,5 @@ class Settings(BaseSettings):
             llm_caption_model=self.llm_caption_model.strip(),
             llm_dialogue_model=self.llm_dialogue_model.strip(),
             llm_retries=self.llm_retries,
+            llm_context_tokens=self.llm_context_tokens,
         )

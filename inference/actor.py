@@ -35,7 +35,7 @@ from inference.text.engine import Engine, LocalEngine
 from inference.text.fast_decoding import batch_buckets_up_to
 from inference.text.lines import IntroductionRequest, Job, LineRequest, write_batch
 from inference.text.prompts import first_line_request, reply_request
-from inference.text.remote_engine import RemoteEngine
+from inference.text.remote_engine import PromptTooLong, RemoteEngine
 from inference.types import (
     ChatRequest,
     DraftCallback,
@@ -193,21 +193,29 @@ class Actor:
         (only text that passes the output checks); the returned line is the checked one and
         may differ (a garbled draft is retried, a recited prompt becomes a stock line)."""
         persona = replace(persona, language=reply_language(text, persona.language, language))
-        # Fitting the history to the context tokenizes it many times: not on the event loop.
-        request = await asyncio.to_thread(
-            reply_request,
-            persona,
-            list(history),
-            text,
-            speaker,
-            self._engine.count_tokens,
-            self._engine.context_window,
-            self._config.max_new_tokens,
-        )
-        line: str = await self._engine.write(
-            LineRequest(request, persona, "reply"), chat_key, on_draft
-        )
-        return line
+        for attempt in (1, 2):
+            # Fitting the history to the context tokenizes it many times: not on the loop.
+            request = await asyncio.to_thread(
+                reply_request,
+                persona,
+                list(history),
+                text,
+                speaker,
+                self._engine.count_tokens,
+                await self._engine.context_window(),
+                self._config.max_new_tokens,
+            )
+            try:
+                line: str = await self._engine.write(
+                    LineRequest(request, persona, "reply"), chat_key, on_draft
+                )
+            except PromptTooLong:
+                if attempt == 2:
+                    raise
+                log.info("a reply did not fit the served model's context; fitting it again")
+                continue
+            return line
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def talking_image(
         self, image: Image.Image, persona: Persona, line: str, *, chat_key: Hashable = 0

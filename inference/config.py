@@ -35,3 +35,5 @@ class InferenceConfig:
     llm_caption_model: str = ""  # served model names; empty: CAPTION_MODEL / DIALOGUE_MODEL
     llm_dialogue_model: str = ""
     llm_retries: int = 3  # attempts per request when the engine is unreachable or overloaded
+    # The served dialogue model's context when the engine does not say (0: learn it).
+    llm_context_tokens: int = 0

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 START_TIMEOUT_S = 180.0  # about 10 s alone; the CI machine may be busy
+# The served models read this many tokens, prompt and answer (`--max-model-len`): as short as a
+# vLLM started to fit a small GPU, so prompts must be fitted (the tiny tokenizers spend a token
+# per byte: a character's system prompt alone is about 650).
+CONTEXT_TOKENS = 768
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class LLMServer:
 
     base_url: str
     log: Path
+    context_tokens: int = CONTEXT_TOKENS
 
 
 def free_port() -> int:
@@ -49,6 +54,8 @@ def transformers_serve(log: Path) -> Iterator[LLMServer]:
         "cpu",
         "--dtype",
         "float32",
+        "--max-model-len",
+        str(CONTEXT_TOKENS),
     ]
     env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with log.open("wb") as out:

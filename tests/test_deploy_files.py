@@ -7,6 +7,7 @@ PyPI or Debian's base), and starting the stack.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,8 +15,27 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# ${NAME}, ${NAME:-default}, ${NAME:?error}: compose's interpolation.
+VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """`value` as compose fills it in from `env` (the .env file or the shell)."""
+
+    def fill(match: re.Match[str]) -> str:
+        name, kind, default = match.groups()
+        if env.get(name):
+            return env[name]
+        if kind == "?":
+            raise KeyError(default)
+        return default or ""
+
+    return VARIABLE.sub(fill, value)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +62,7 @@ def test_the_bot_waits_for_a_healthy_postgresql_and_keeps_its_data(
     bot, postgres = compose["services"]["bot"], compose["services"]["postgres"]
     assert bot["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@postgres:5432/" in bot["environment"]["DATABASE_URL"]
+    assert bot["environment"]["DATABASE_PASSWORD"] == postgres["environment"]["POSTGRES_PASSWORD"]
     assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
@@ -51,10 +72,53 @@ def test_the_bot_waits_for_a_healthy_postgresql_and_keeps_its_data(
 
 def test_the_bots_healthcheck_asks_its_own_healthz(compose: dict[str, Any]) -> None:
     bot = compose["services"]["bot"]
-    port = bot["environment"]["METRICS_LISTEN"].rsplit(":", 1)[1]
-    assert bot["environment"]["TELEGRAM_WEBHOOK_LISTEN"].endswith(f":{port}")
+    port = interpolate(bot["environment"]["METRICS_LISTEN"], {}).rsplit(":", 1)[1]
+    assert interpolate(bot["environment"]["TELEGRAM_WEBHOOK_LISTEN"], {}).endswith(f":{port}")
     assert f"127.0.0.1:{port}/healthz" in " ".join(bot["healthcheck"]["test"])
-    assert f"{port}:{port}" in bot["ports"]
+    assert interpolate(bot["ports"][0], {}) == f"{port}:{port}"
+
+
+@pytest.mark.parametrize("password", ["simple", "p@ss:w/rd%?#", "пароль 密码 ${x}"])
+def test_any_postgres_password_reaches_the_bot_intact(
+    compose: dict[str, Any], password: str
+) -> None:
+    environment = {
+        name: interpolate(str(value), {"POSTGRES_PASSWORD": password})
+        for name, value in compose["services"]["bot"]["environment"].items()
+    }
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})  # type: ignore[call-arg]
+    url = make_url(settings.database)
+    assert url.password == password
+    assert (url.host, url.port, url.database) == ("postgres", 5432, "phototalk")
+
+
+def test_settings_in_env_are_not_overridden_by_compose(compose: dict[str, Any]) -> None:
+    """What an operator writes in .env wins over compose's defaults."""
+    bot = compose["services"]["bot"]
+    env = {"METRICS_LISTEN": "127.0.0.1:9100", "POSTGRES_PASSWORD": "x"}
+    filled = {k: interpolate(str(v), env) for k, v in bot["environment"].items()}
+    assert filled["METRICS_LISTEN"] == "127.0.0.1:9100"
+    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
+        interpolate(bot["environment"]["DATABASE_PASSWORD"], {})
+
+
+def test_every_variable_compose_reads_is_documented_and_every_image_pinned(
+    compose: dict[str, Any],
+) -> None:
+    text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for name in {match.group(1) for match in VARIABLE.finditer(text)}:
+        assert re.search(rf"^#? ?{name}=", example, re.MULTILINE), f"{name} not in .env.example"
+    for name, service in compose["services"].items():
+        if "image" in service and "build" not in service:
+            tag = service["image"].partition(":")[2]
+            assert tag and tag != "latest", f"{name}: {service['image']} is not pinned"
+
+
+def test_vllm_leaves_room_for_the_bots_own_models(compose: dict[str, Any]) -> None:
+    command = compose["services"]["vllm"]["command"]
+    share = float(interpolate(command[command.index("--gpu-memory-utilization") + 1], {}))
+    assert share <= 0.6
 
 
 def test_gpu_services_reserve_an_nvidia_device_and_vllm_is_opt_in(
@@ -69,3 +133,17 @@ def test_gpu_services_reserve_an_nvidia_device_and_vllm_is_opt_in(
     assert vllm["image"].startswith("vllm/vllm-openai")
     assert "/health" in " ".join(vllm["healthcheck"]["test"])
     assert "models:/models" in vllm["volumes"]
+
+
+def test_the_env_example_keeps_the_images_database_in_its_volume() -> None:
+    """A relative SQLite path in .env would override the image's /data one (--env-file)."""
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert not re.search(r"^DATABASE_URL=", example, re.MULTILINE)
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "DATABASE_URL=sqlite+aiosqlite:////data/" in dockerfile
+
+
+def test_the_image_installs_the_versions_ci_passed_with() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "COPY pyproject.toml README.md constraints.txt ./" in dockerfile
+    assert '-c constraints.txt ".[gpu,postgres]"' in dockerfile

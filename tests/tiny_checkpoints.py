@@ -139,6 +139,10 @@ def _byte_level_tokenizer(
     )
 
 
+# The context of the tiny chat models (rotary positions: the number changes no weights).
+CONTEXT_TOKENS = 2048
+
+
 def build_dialogue_checkpoint(folder: Path) -> Path:
     """Qwen2-architecture causal LM (2 layers, hidden 32) with a ChatML tokenizer."""
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -155,7 +159,9 @@ def build_dialogue_checkpoint(folder: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=512,
+        # Its byte-level tokenizer spends a token per byte: a character's system prompt alone
+        # is ~650 tokens, so the context is as long as a real model's few thousand words.
+        max_position_embeddings=CONTEXT_TOKENS,
         eos_token_id=eos_id,
         pad_token_id=pad_id,
         tie_word_embeddings=False,  # tied tiny embeddings collapse to one repeated token
@@ -233,7 +239,7 @@ def build_chat_vlm_checkpoint(folder: Path) -> Path:
             "num_hidden_layers": 2,
             "num_attention_heads": 4,
             "num_key_value_heads": 2,
-            "max_position_embeddings": 512,
+            "max_position_embeddings": CONTEXT_TOKENS,
             "tie_word_embeddings": False,  # tied tiny embeddings collapse to one repeated token
             # Wider than the 0.02 default, or greedy text hardly depends on the prompt.
             "initializer_range": 0.1,

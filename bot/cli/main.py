@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     llm_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-    configure_logging(settings.log_level, [token, llm_key], message_text=settings.log_message_text)
+    password = settings.database_password
+    secrets = [token, llm_key, password.get_secret_value() if password else ""]
+    configure_logging(settings.log_level, secrets, message_text=settings.log_message_text)
     try:
         return _run(args, settings)
     except ModelUnavailable as exc:
@@ -63,7 +65,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         from storage.migrate import upgrade_database
 
-        upgrade_database(settings.database_url)
+        upgrade_database(settings.database)
         return 0
     if settings.telegram_bot_token is None:
         print("TELEGRAM_BOT_TOKEN is not set (see README).", file=sys.stderr)

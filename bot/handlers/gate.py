@@ -36,6 +36,12 @@ async def allow_list(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         chat is not None and chat.id in settings.allowed_chat_ids
     ):
         return
+    # The id an operator would add to ALLOWED_USER_IDS (or the chat's, ALLOWED_CHAT_IDS).
+    log.info(
+        "turned away user %s in chat %s (not in ALLOWED_USER_IDS / ALLOWED_CHAT_IDS)",
+        user.id if user is not None else "-",
+        chat.id if chat is not None else "-",
+    )
     if chat is not None and chat.type == "private" and update.effective_message is not None:
         await update.effective_message.reply_text(
             text("not_allowed", await user_language(update, context))

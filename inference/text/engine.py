@@ -23,8 +23,7 @@ class Engine(Protocol):
     """Caption and dialogue: a description of a photo, and checked lines (`LineRequest`s come
     back retried if garbled, else a stock line) or plain text (`ChatRequest`s)."""
 
-    @property
-    def context_window(self) -> int:
+    async def context_window(self) -> int:
         """How many tokens a prompt plus its reply may use."""
         ...
 
@@ -48,8 +47,7 @@ class LocalEngine:
         self._submit = submit
         self._dialogue = dialogue
 
-    @property
-    def context_window(self) -> int:
+    async def context_window(self) -> int:
         return self._dialogue.context_window
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:

@@ -20,8 +20,8 @@ from inference.config import InferenceConfig
 from inference.errors import EngineUnavailable, StageFailed
 from inference.images import encode_jpeg, fit_within
 from inference.text.captioner import MAX_IMAGE_SIDE, PERSONA_QUESTION, usable_description
-from inference.text.dialogue import MAX_CONTEXT_WINDOW
 from inference.text.lines import IntroductionRequest, Job, LineRequest, write_one
+from inference.text.served_context import ServedContext, refusal_limits
 from inference.text.streaming import TextListener
 from inference.types import ChatRequest, DraftCallback
 
@@ -36,6 +36,15 @@ RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 
 class EngineRefused(StageFailed):
     """The engine answered with an error that trying again will not fix (e.g. a wrong model)."""
+
+
+class PromptTooLong(EngineRefused):
+    """The prompt leaves no room for an answer in the served model's context (now known):
+    a reply can be fitted again, shorter. `room`: the answer tokens that would still fit."""
+
+    def __init__(self, message: str, room: int | None = None) -> None:
+        super().__init__(message)
+        self.room = room
 
 
 class RemoteEngine:
@@ -53,15 +62,19 @@ class RemoteEngine:
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._down = False  # the engine's state as last seen, so an outage is logged once
+        root = self._base.removesuffix("v1/")
+        self._context = ServedContext(
+            self._dialogue_model, config.llm_context_tokens, root, self._headers
+        )
 
-    @property
-    def context_window(self) -> int:
-        return MAX_CONTEXT_WINDOW
+    async def context_window(self) -> int:
+        """How many tokens the served dialogue model reads, prompt and answer (asked once)."""
+        await self._context.ask(self._http())
+        return self._context.size()
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
-        """An over-estimate without the served tokenizer: about 3 UTF-8 bytes per token
-        (one per CJK character; English runs nearer 4), plus the template's few per turn."""
-        return sum(4 + len(m["content"].encode("utf-8")) // 3 for m in messages) + 4
+        """The prompt's tokens as the served model counts them, or an over-estimate."""
+        return self._context.count_tokens(messages)[0]
 
     async def describe(self, image: Image.Image, chat_key: Hashable) -> str:
         """What the served VLM sees in the photo (the same question the in-process one gets)."""
@@ -73,7 +86,13 @@ class RemoteEngine:
         ]
         messages = [{"role": "user", "content": content}]
         body = _body(self._caption_model, messages, CAPTION_MAX_TOKENS)
-        answer = await self._retrying(lambda: self._complete(body))
+        try:
+            answer = await self._retrying(lambda: self._complete(body))
+        except PromptTooLong as refused:
+            if refused.room is None:
+                raise
+            body["max_tokens"] = refused.room  # the photo and question fit, a shorter answer
+            answer = await self._retrying(lambda: self._complete(body))
         return usable_description(answer)
 
     async def write(self, job: Job, chat_key: Hashable, on_draft: DraftCallback | None) -> Any:
@@ -83,11 +102,30 @@ class RemoteEngine:
             job = replace(job, on_draft=on_draft)
 
         async def generate(request: ChatRequest, listener: TextListener | None) -> str:
-            body = _body(self._dialogue_model, request.messages, request.max_new_tokens)
-            text = await self._retrying(lambda: self._stream(body, listener))
+            max_tokens = await asyncio.to_thread(self._answer_room, request)
+            body = _body(self._dialogue_model, request.messages, max_tokens)
+            try:
+                text = await self._retrying(lambda: self._stream(body, listener))
+            except PromptTooLong as refused:
+                if refused.room is None:
+                    raise
+                # The prompt fits, its answer did not: ask again for a shorter answer.
+                body["max_tokens"] = refused.room
+                text = await self._retrying(lambda: self._stream(body, listener))
             return clean_generation(text)
 
         return await write_one(generate, job)
+
+    def _answer_room(self, request: ChatRequest) -> int:
+        """The request's answer budget, cut to what the context leaves after an exactly
+        counted prompt (an engine such as vLLM refuses prompt + max_tokens past its context)."""
+        prompt, exact = self._context.count_tokens(request.messages)
+        room = self._context.size() - prompt
+        if not exact or room >= request.max_new_tokens:
+            return request.max_new_tokens
+        if room < 1:
+            raise PromptTooLong(f"the prompt has {prompt} tokens, the model reads {room + prompt}")
+        return room
 
     async def aclose(self) -> None:
         if self._client is not None and self._client_loop is asyncio.get_running_loop():
@@ -108,7 +146,7 @@ class RemoteEngine:
 
     async def _complete(self, body: dict[str, Any]) -> str:
         response = await self._http().post("chat/completions", json=body)
-        _raise_for_status(response.status_code, response.text)
+        self._raise_for_status(response.status_code, response.text)
         choices = response.json().get("choices") or [{}]
         return str((choices[0].get("message") or {}).get("content") or "")
 
@@ -118,7 +156,7 @@ class RemoteEngine:
         request = self._http().stream("POST", "chat/completions", json=body | {"stream": True})
         async with request as response:
             if response.status_code >= 400:
-                _raise_for_status(response.status_code, (await response.aread()).decode())
+                self._raise_for_status(response.status_code, (await response.aread()).decode())
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -137,6 +175,22 @@ class RemoteEngine:
                         on_draft(draft)
                         shown = draft
         return text
+
+    def _raise_for_status(self, status: int, detail: str) -> None:
+        """Overloaded: `_Overloaded` (tried again); too long: `PromptTooLong`, and the
+        context it names is remembered; anything else: `EngineRefused`."""
+        if status in RETRY_STATUSES:
+            raise _Overloaded(f"HTTP {status}")
+        if status < 400:
+            return
+        limits = refusal_limits(detail) if status in (400, 413, 422) else None
+        if limits is not None:
+            limit, prompt = limits
+            self._context.learn(limit)
+            room = limit - prompt if prompt is not None and prompt < limit else None
+            raise PromptTooLong(f"HTTP {status}: the prompt is too long for {limit} tokens", room)
+        log.error("serving engine refused a request: HTTP %d %s", status, detail[:200])
+        raise EngineRefused(f"HTTP {status}")
 
     async def _retrying(self, call: Any) -> str:
         """`call()` again after a connection failure, a timeout or an overloaded answer, with a
@@ -168,14 +222,6 @@ class RemoteEngine:
 
 class _Overloaded(Exception):
     """An answer that says: try again later (429, 503, ...)."""
-
-
-def _raise_for_status(status: int, detail: str) -> None:
-    if status in RETRY_STATUSES:
-        raise _Overloaded(f"HTTP {status}")
-    if status >= 400:
-        log.error("serving engine refused a request: HTTP %d %s", status, detail[:200])
-        raise EngineRefused(f"HTTP {status}")
 
 
 def _body(model: str, messages: list[dict[str, Any]], max_tokens: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from bot.texts import TEXTS
 from inference.actor import Actor
 from inference.config import InferenceConfig
 from inference.text.remote_engine import RemoteEngine
+from storage import queries
 from storage.models import Message
 
 pytestmark = pytest.mark.serving
@@ -171,3 +172,64 @@ async def test_in_process_lines_stream_as_drafts_too(
     said = telegram.send_text(alice, None, "Nice to meet you. 今天你想聊什么？")
     reply = await telegram.wait_for("sendMessage", answers(said), timeout=120)
     assert_drafts_then_final(telegram, alice.id, first, reply)
+
+
+async def test_a_long_conversation_fits_a_served_model_with_a_short_context(
+    telegram: FakeTelegram,
+    served_bot: Any,
+    llm_server: LLMServer,
+    alice: FakeUser,
+    sessions: Any,
+    caplog: Any,
+) -> None:
+    """The engine reads 768 tokens (`--max-model-len`), less than this conversation: every
+    message is answered, the history is cut to fit, and no refusal reaches the user."""
+    photo = telegram.send_photo(alice, None, photo_bytes())
+    await telegram.wait_for("sendMessage", answers(photo), timeout=120)
+    failures = {text for key in ("try_again", "engine_down") for text in TEXTS[key].values()}
+    with caplog.at_level(logging.INFO):
+        for turn in range(8):
+            said = telegram.send_text(alice, None, f"Turn {turn}: tell me about your day, please!")
+            reply = await telegram.wait_for("sendMessage", answers(said), timeout=120)
+            assert reply.params["text"] not in failures
+    async with sessions() as session:
+        turns = (await session.scalars(select(Message.text).order_by(Message.id))).all()
+    assert len(turns) == 1 + 2 * 8  # the first line, then every message and its answer
+    # The whole conversation is longer than the model reads: the prompts were cut to fit.
+    assert sum(len(text.encode()) for text in turns) > llm_server.context_tokens
+    assert any(
+        f"at most {llm_server.context_tokens} tokens" in r.getMessage() for r in caplog.records
+    )
+
+
+async def test_a_prompt_that_can_never_fit_gets_a_try_again_and_takes_the_turn_back(
+    telegram: FakeTelegram,
+    served_bot: Any,
+    served_settings: Settings,
+    alice: FakeUser,
+    sessions: Any,
+) -> None:
+    """A character card longer than the served model reads: the refusal is not said as is,
+    the user is asked to try again, and the unanswered message is not kept."""
+    async with sessions() as session, session.begin():
+        await queries.upsert_user(session, alice.id, "Alice")
+        character = await queries.create_character(
+            session,
+            chat_id=alice.id,
+            owner_id=alice.id,
+            photo_file_id="photo",
+            description="A woman with a very long story. " * 30,
+            persona_name="Anna",
+            persona_traits="warm",
+            persona_style="short",
+            language="en",
+        )
+        await queries.set_active_character(session, alice.id, alice.id, character.id)
+    telegram.send_text(alice, None, "Hello Anna!")
+    try_again = TEXTS["try_again"]["en"]
+    await telegram.wait_for(
+        "sendMessage", lambda c: c.chat_id == alice.id and c.params["text"] == try_again
+    )
+    async with sessions() as session:
+        kept = (await session.scalars(select(Message.text))).all()
+    assert kept == []

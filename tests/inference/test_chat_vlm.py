@@ -10,6 +10,7 @@ import pytest
 import torch
 import transformers
 from PIL import Image
+from tiny_checkpoints import CONTEXT_TOKENS
 
 from inference.actor import Actor
 from inference.cleaning import clean_generation
@@ -102,7 +103,7 @@ def test_one_checkpoint_is_loaded_once_for_captions_and_dialogue(
     assert models.dialogue.model is models.captioner.model
     assert models.dialogue.tokenizer is models.captioner.processor.tokenizer
     assert models.captioner.model.config.model_type == "idefics3"
-    assert models.dialogue.context_window == 512  # from the text config of the VLM
+    assert models.dialogue.context_window == CONTEXT_TOKENS  # from the text config of the VLM
     assert not models.dialogue.model.training
     assert not any(p.requires_grad for p in models.dialogue.model.parameters())
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 import torch
-from tiny_checkpoints import TinyModels
+from tiny_checkpoints import CONTEXT_TOKENS, TinyModels
 
 from inference.cleaning import looks_garbled
 from inference.text.captioner import Captioner
@@ -49,7 +49,7 @@ def test_tokenizer_round_trips_english_and_chinese(dialogue: DialogueModel) -> N
 
 
 def test_context_window_and_token_counting(dialogue: DialogueModel) -> None:
-    assert dialogue.context_window == 512  # the tiny config's max_position_embeddings
+    assert dialogue.context_window == CONTEXT_TOKENS  # the tiny config's max_position_embeddings
     short = dialogue.count_tokens([{"role": "user", "content": "hi"}])
     longer = dialogue.count_tokens(
         [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]
