@@ -4,8 +4,9 @@ refused or lost, each chat is answered in the order its messages came."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import Message, Update
 from telegram.ext import ContextTypes
@@ -25,6 +26,7 @@ class Arrival:
     photo: Message | None = None
     spoken: bool = False  # `said` is the transcript of a voice note
     heard: Language | None = None  # the language the voice note was in
+    arrived: float = field(default_factory=time.monotonic)
 
     @property
     def message(self) -> Message:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import ChatQueues
+from bot.forgetting import Forgotten
 from bot.limits import UserLimits
+from bot.sending.media_order import MediaOrder
 from bot.settings import Settings
 from inference.actor import Actor
 
@@ -21,6 +23,10 @@ class Services:
     limits: UserLimits
     chats: ChatQueues
     bot_username: str
+    # Voices, pictures and videos on their way, per chat in order; /forget stops them.
+    media: MediaOrder = field(default_factory=MediaOrder)
+    # When users said /forget: a character still being made for them is not kept.
+    forgotten: Forgotten = field(default_factory=Forgotten)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

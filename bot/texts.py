@@ -189,6 +189,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     "status_thinking": {"en": "💭 Getting to know them…", "zh": "💭 正在了解 TA…"},
     "status_drawing": {"en": "🎨 Drawing them talking…", "zh": "🎨 正在画 TA 说话的样子…"},
     "status_done": {"en": "✅ Meet {name}.", "zh": "✅ 认识一下 {name}。"},
+    "status_stopped": {
+        "en": "⏹ Stopped: the conversation was cleared.",
+        "zh": "⏹ 已停止：对话已清除。",
+    },
     # --- bad input, limits, faults ---------------------------------------------------------
     "not_an_image": {
         "en": "I couldn't read that as a picture. Please send a normal photo (JPEG or PNG).",

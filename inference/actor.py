@@ -3,7 +3,6 @@ use. Every model call runs on the worker."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import time
@@ -22,8 +21,10 @@ from inference.face.painter import MouthStates
 from inference.face.video import TalkingVideo
 from inference.images import decode_image
 from inference.language import reply_language
+from inference.serving.device import own_stream
+from inference.serving.lanes import Lanes
 from inference.serving.loading import Models, load_models
-from inference.serving.worker import Stage, Worker
+from inference.serving.worker import Stage
 from inference.text.card import (
     Introduction,
     apparent_gender,
@@ -63,17 +64,14 @@ class Actor:
         self._models = models
         self._config = config
         self._animator = Animator(models.painter, seed=config.seed)
-        # A transcript gates a reply; a voice comes after its text line, pictures last.
-        stages = [
+        # A transcript gates a reply, and a reply goes before a new photo's caption.
+        text = [
             Stage("warm-up", -1, _run_each, 1),
             Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
-            Stage("speech", 3, self._voice_batch, config.max_batch_size),
-            Stage("mouths", 4, self._animator.paint_mouths, 1),
-            Stage("video", 5, self._animator.render_videos, 1),
         ]
         engine: Engine
         if models.captioner is not None and models.dialogue is not None:
-            stages += [
+            text += [
                 Stage("text", 1, self._write_batch, config.max_batch_size),
                 Stage("caption", 2, models.captioner.describe, config.max_batch_size),
             ]
@@ -81,11 +79,18 @@ class Actor:
         else:  # caption and dialogue are served by an engine that batches by itself
             engine = RemoteEngine(config)
         self._engine = engine
-        self._worker = Worker(
-            stages,
+        # A voice is heard before its picture is seen.
+        media = [
+            Stage("speech", 0, self._voice_batch, config.max_batch_size),
+            Stage("mouths", 1, self._animator.paint_mouths, 1),
+        ]
+        self._lanes = Lanes(
+            text,
+            media,
             queue_size=config.queue_size,
             on_failure=_free_memory,
             batch_window_s=config.batch_window_ms / 1000,
+            media_on_start=own_stream(models.media_device),
         )
 
     @classmethod
@@ -95,7 +100,8 @@ class Actor:
 
     @property
     def queue_depth(self) -> int:
-        return self._worker.depth
+        """Jobs waiting or running on both lanes."""
+        return self._lanes.depth
 
     @property
     def can_speak(self) -> bool:
@@ -113,12 +119,17 @@ class Actor:
 
     @property
     def working(self) -> bool:
-        """The worker is alive and taking jobs (the health check's "worker")."""
-        return self._worker.alive
+        """Both lanes are alive and taking jobs (the health check's "worker")."""
+        return self._lanes.alive
+
+    @property
+    def busy_for(self) -> float:
+        """Seconds the longest-running model job has run (0 when idle): a stuck GPU shows."""
+        return self._lanes.busy_for
 
     def observe_stages(self, callback: Callable[[str, float], None] | None) -> None:
-        """Have `callback(kind, seconds)` called (on the worker thread) after every job."""
-        self._worker.on_stage_done = callback
+        """Have `callback(kind, seconds)` called (on a lane's thread) after every job."""
+        self._lanes.observe(callback)
 
     def memory_in_use(self) -> int | None:
         """Bytes of CUDA memory torch holds for this process; None without CUDA."""
@@ -129,11 +140,11 @@ class Actor:
     def latencies(self, kind: str) -> list[float]:
         """Recent seconds from queueing to result for 'transcribe', 'text', 'caption', 'speech',
         'mouths' or 'video' jobs."""
-        return self._worker.latencies(kind)
+        return self._lanes.latencies(kind)
 
     async def decode(self, data: bytes) -> Image.Image:
         """Untrusted bytes → an upright RGB image, or a `BadImage` error (off the loop)."""
-        return await asyncio.to_thread(decode_image, data, self._config.max_image_pixels)
+        return await self._lanes.on_cpu(decode_image, data, self._config.max_image_pixels)
 
     async def describe(self, image: Image.Image, *, chat_key: Hashable = 0) -> str:
         """What the caption model sees in the photo."""
@@ -195,7 +206,7 @@ class Actor:
         persona = replace(persona, language=reply_language(text, persona.language, language))
         for attempt in (1, 2):
             # Fitting the history to the context tokenizes it many times: not on the loop.
-            request = await asyncio.to_thread(
+            request = await self._lanes.on_cpu(
                 reply_request,
                 persona,
                 list(history),
@@ -224,13 +235,13 @@ class Actor:
 
         No face found (or no image model): the photo itself, the bubble off the face if any.
         """
-        face = await asyncio.to_thread(find_face, image)
+        face = await self._lanes.on_cpu(find_face, image)
         states = None
         if face is not None and self._models.painter is not None:
             states = await self._mouth_states(image, face, persona.description, chat_key)
             if states.flagged:
                 return TalkingPicture(jpeg=b"", flagged=True)
-        return await asyncio.to_thread(talking_picture, image, face, states, line)
+        return await self._lanes.on_cpu(talking_picture, image, face, states, line)
 
     async def talking_video(
         self,
@@ -246,15 +257,20 @@ class Actor:
         round video note, else the whole photo. None without a face or an image model."""
         if self._models.painter is None:
             return None
-        face = await asyncio.to_thread(find_face, image)
+        face = await self._lanes.on_cpu(find_face, image)
         if face is None:
             return None
         states = await self._mouth_states(image, face, persona.description, chat_key)
         if states.flagged:
             return None
+        # Compositing and encoding need no model: the CPU pool, so the media lane goes on.
         film = Film(image, states, line, speech, square)
-        video: TalkingVideo = await self._submit("video", film, chat_key)
-        return video
+        return await self._lanes.timed_on_cpu("video", lambda: self._animator.render_video(film))
+
+    def forget_faces(self, descriptions: list[str]) -> int:
+        """Forget what was painted of these characters' faces (/forget): nothing of their
+        photos stays in memory. Returns how many cached faces went."""
+        return self._animator.forget(set(descriptions))
 
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
@@ -276,7 +292,7 @@ class Actor:
         if self._models.transcriber is None:
             raise StageFailed("no recognition model (ASR_MODEL is empty)")
         limit = self._config.max_voice_seconds
-        samples = await asyncio.to_thread(decode_audio, data, SAMPLE_RATE, limit)
+        samples = await self._lanes.on_cpu(decode_audio, data, SAMPLE_RATE, limit)
         if is_silent(samples, SAMPLE_RATE):
             raise Unheard("silence")
         transcript: Transcript = await self._submit("transcribe", samples, chat_key)
@@ -314,16 +330,16 @@ class Actor:
         return time.perf_counter() - started
 
     def close(self, grace_s: float = 10.0) -> None:
-        """Stop the worker: queued jobs fail with `ShuttingDown` at once, a running batch has
+        """Stop both lanes: queued jobs fail with `ShuttingDown` at once, running batches have
         `grace_s` seconds to finish (blocks that long at most: call it off the event loop)."""
-        self._worker.close(grace_s)
+        self._lanes.close(grace_s)
 
     async def aclose(self) -> None:
         """Close the serving engine's connections (on the event loop that opened them)."""
         await self._engine.aclose()
 
     async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
-        return await self._worker.submit(
+        return await self._lanes.submit(
             kind,
             payload,
             chat_key=chat_key,

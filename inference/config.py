@@ -14,6 +14,7 @@ class InferenceConfig:
     # A StableDiffusionSafetyChecker for image pipelines without their own; empty: none.
     safety_model: str = ""
     device: str = "auto"  # auto, cpu, cuda, cuda:N
+    media_device: str = ""  # the media lane's models (speech, pictures); empty: `device`
     max_image_pixels: int = 40_000_000
     image_steps: int = 2
     image_strength: float = 0.5

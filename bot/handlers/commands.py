@@ -119,6 +119,7 @@ async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     async with svc.sessions() as session, session.begin():
         await queries.clear_history(session, character.id)
+    svc.media.stop([character.id])  # no voice or video of the cleared lines comes after this
     await message.reply_text(text("reset_done", lang, name=character.persona_name))
 
 
@@ -233,11 +234,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer()  # someone else's confirmation button
             return
         if answer == "yes":
+            erased = []
+            # A photo of theirs being described right now is not kept either.
+            svc.forgotten.mark(owner, place.chat_id if place.group else None)
             async with svc.sessions() as session, session.begin():
                 if place.group:
                     await queries.forget_user_in_chat(session, owner, place.chat_id)
                 else:
-                    await queries.forget_user(session, owner)
+                    erased = await queries.forget_user(session, owner)
+            # Nothing of the erased characters arrives afterwards, nor stays in memory.
+            svc.media.stop([character.id for character in erased])
+            svc.actor.forget_faces([character.description for character in erased])
             if context.user_data is not None:
                 context.user_data.clear()
         done = "forget_group_done" if place.group else "forget_done"

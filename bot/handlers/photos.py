@@ -122,7 +122,9 @@ async def meet_arrival(arrival: Arrival) -> None:
         await message.reply_text(text("photo_limit", lang))
         return
     async with svc.limits.job(place.user_id):
-        await _meet(svc, context, place, message, photo, arrival.said, lang, chosen)
+        await _meet(
+            svc, context, place, message, photo, arrival.said, lang, chosen, arrival.arrived
+        )
 
 
 async def _meet(
@@ -134,7 +136,9 @@ async def _meet(
     said: str,
     lang: Language,
     chosen: Language | None,
+    started: float,
 ) -> None:
+    """Meet the person in the photo (`started`: when it arrived, for /forget meanwhile)."""
     bot, actor = context.bot, svc.actor
     status = await StatusMessage.post(
         bot,
@@ -167,6 +171,10 @@ async def _meet(
                 description, lang, chat_key=place.chat_id, on_draft=drafts
             )
             persona, greeting = introduction.persona, introduction.first_line
+        if svc.forgotten.since(started, (place.user_id, photo.author_id), place.chat_id):
+            # /forget came while the photo was looked at: nothing of it is kept.
+            await status.update(text("character_gone", lang))
+            return
         async with svc.sessions() as session, session.begin():
             await queries.upsert_user(session, place.user_id, display_name(message))
             character = await queries.create_character(
@@ -193,6 +201,9 @@ async def _meet(
                     text=said,
                     telegram_message_id=message.message_id,
                 )
+        if await _forgotten_meanwhile(svc, place, photo, started):
+            await status.update(text("character_gone", lang))
+            return
         if said:
             speaker = display_name(message) if place.group else None
             line = await actor.reply(
@@ -219,10 +230,28 @@ async def _meet(
         await status.update(text("character_gone", lang))
         return
     # Voice, picture and video take longest: made in the background so this chat can talk.
-    context.application.create_task(
-        voice_picture_video(
-            svc, bot, character, image, spoken, lang=lang, group=place.group, status=status
+    svc.media.follow(
+        context.application,
+        place.chat_id,
+        character.id,
+        lambda ticket: voice_picture_video(
+            svc, bot, character, image, spoken, ticket, lang=lang, group=place.group, status=status
         ),
-        update=None,
-        name=f"picture-{character.id}",
     )
+
+
+async def _forgotten_meanwhile(
+    svc: Services, place: Place, photo: PhotoRef, started: float
+) -> bool:
+    """A /forget between the check before storing and the commit: do again what it did, now
+    that the new rows exist, so it is not undone."""
+    forgotten = (place.user_id, photo.author_id)
+    if not svc.forgotten.since(started, forgotten, place.chat_id):
+        return False
+    async with svc.sessions() as session, session.begin():
+        for user_id in {u for u in forgotten if u is not None}:
+            if place.group:
+                await queries.forget_user_in_chat(session, user_id, place.chat_id)
+            else:
+                await queries.forget_user(session, user_id)
+    return True

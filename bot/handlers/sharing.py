@@ -136,7 +136,11 @@ async def _open_shared(
     except TelegramError:
         log.warning("could not fetch the shared character's photo", exc_info=True)
         return
-    context.application.create_task(
-        voice_picture_video(svc, bot, character, image, spoken, lang=lang, group=place.group),
-        name=f"picture-{character.id}",
+    svc.media.follow(
+        context.application,
+        place.chat_id,
+        character.id,
+        lambda ticket: voice_picture_video(
+            svc, bot, character, image, spoken, ticket, lang=lang, group=place.group
+        ),
     )

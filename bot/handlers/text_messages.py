@@ -22,9 +22,7 @@ from bot.handlers.common import (
 from bot.rows import persona_of, turns_of
 from bot.sending.bot_api import action_while_slow
 from bot.sending.drafts import DraftStream
-from bot.sending.lines import say
-from bot.sending.videos import send_talking_video
-from bot.sending.voices import speak_line
+from bot.sending.lines import say, voice_and_video
 from bot.services import services
 from bot.telegram_text import without_addressing
 from bot.texts import text
@@ -140,11 +138,10 @@ async def answer(run: list[Arrival]) -> None:
     spoken = await say(svc, bot, character, line, reply_to=last.message.message_id)
     if spoken is None:  # forgotten (/forget) while it was answering
         return
-    speech = await speak_line(svc, bot, character, spoken, group=place.group)
-    if context.application.running:  # stopping: no new background work
-        # Nothing waits for the video, not even this chat's next message.
-        context.application.create_task(
-            send_talking_video(svc, bot, character, spoken, group=place.group, speech=speech),
-            update=None,
-            name=f"video-{character.id}",
-        )
+    # Nothing waits for the voice and the video, not even this chat's next message.
+    svc.media.follow(
+        context.application,
+        place.chat_id,
+        character.id,
+        lambda ticket: voice_and_video(svc, bot, character, spoken, ticket, group=place.group),
+    )

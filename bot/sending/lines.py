@@ -3,6 +3,7 @@ follows a first line (its voice, picture and video)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from bot.sending.bot_api import send_text
+from bot.sending.media_order import Ticket
 from bot.sending.pictures import draw_picture
 from bot.sending.status import StatusMessage
 from bot.sending.videos import send_talking_video
 from bot.sending.voices import speak_line
 from bot.services import Services
+from bot.texts import text
 from inference.types import Language
 from storage import queries
 from storage.errors import NotFound
@@ -72,19 +75,44 @@ async def say(
     return SpokenLine(turn.id, line, sent)
 
 
+async def voice_and_video(
+    svc: Services,
+    bot: Bot,
+    character: CharacterRecord,
+    line: SpokenLine,
+    ticket: Ticket,
+    *,
+    group: bool,
+) -> None:
+    """After a reply: its voice, then its talking video (with that voice as its sound)."""
+    speech = await speak_line(svc, bot, character, line, group=group, ticket=ticket)
+    await send_talking_video(svc, bot, character, line, group=group, ticket=ticket, speech=speech)
+
+
 async def voice_picture_video(
     svc: Services,
     bot: Bot,
     character: CharacterRecord,
     image: Image.Image,
     line: SpokenLine,
+    ticket: Ticket,
     *,
     lang: Language,
     group: bool,
     status: StatusMessage | None = None,
 ) -> None:
     """After a first line: its voice, the talking picture, then the talking video (with that
-    voice as its sound), each sent when ready."""
-    speech = await speak_line(svc, bot, character, line, group=group)
-    await draw_picture(svc, bot, character, image, line, lang=lang, status=status)
-    await send_talking_video(svc, bot, character, line, group=group, speech=speech, image=image)
+    voice as its sound), each sent when ready and in its turn. Stopped by /reset or /forget,
+    the status note says so instead of staying on "drawing"."""
+    try:
+        speech = await speak_line(svc, bot, character, line, group=group, ticket=ticket)
+        await draw_picture(
+            svc, bot, character, image, line, lang=lang, status=status, ticket=ticket
+        )
+        await send_talking_video(
+            svc, bot, character, line, group=group, ticket=ticket, speech=speech, image=image
+        )
+    except asyncio.CancelledError:
+        if status is not None:
+            await status.update(text("status_stopped", lang))
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from telegram.error import TelegramError
 from bot.failures import failure_key
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_picture, send_text
+from bot.sending.media_order import Ticket
 from bot.sending.status import StatusMessage
 from bot.services import Services
 from bot.texts import text
@@ -37,8 +39,10 @@ async def draw_picture(
     *,
     lang: Language,
     status: StatusMessage | None = None,
+    ticket: Ticket | None = None,
 ) -> None:
-    """Draw the character saying `line` and send it as a reply to the line's message.
+    """Draw the character saying `line` and send it as a reply to the line's message (in its
+    turn, with a `ticket`: after the chat's earlier pictures).
 
     Whatever happens, the status note ends ("done", or what went wrong): /reset or /forget
     meanwhile only means the picture is not linked to a turn that no longer exists.
@@ -52,15 +56,16 @@ async def draw_picture(
             picture = await svc.actor.talking_image(
                 image, persona_of(character), line.text, chat_key=chat_id
             )
-        if picture.flagged:
-            await send_text(bot, chat_id, text("picture_withheld", lang), reply_to=reply_to)
-        else:
-            sent = await send_picture(bot, chat_id, picture.jpeg, reply_to=reply_to)
-            try:
-                async with svc.sessions() as session, session.begin():
-                    await queries.add_picture(session, line.turn_id, sent.message_id)
-            except NotFound:
-                log.info("turn %d was cleared while its picture was drawn", line.turn_id)
+        async with ticket.turn("picture") if ticket else contextlib.nullcontext():
+            if picture.flagged:
+                await send_text(bot, chat_id, text("picture_withheld", lang), reply_to=reply_to)
+            else:
+                sent = await send_picture(bot, chat_id, picture.jpeg, reply_to=reply_to)
+                try:
+                    async with svc.sessions() as session, session.begin():
+                        await queries.add_picture(session, line.turn_id, sent.message_id)
+                except NotFound:
+                    log.info("turn %d was cleared while its picture was drawn", line.turn_id)
         await status.update(text("status_done", lang, name=character.persona_name))
     except InferenceError as exc:
         log.warning("talking picture failed: %s", exc)

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.downloads import load_photo
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_video
+from bot.sending.media_order import Ticket
 from bot.services import Services
 from inference.errors import InferenceError
 from inference.types import Speech
@@ -41,12 +42,14 @@ async def send_talking_video(
     line: SpokenLine,
     *,
     group: bool,
+    ticket: Ticket,
     speech: Speech | None = None,
     image: Image.Image | None = None,
 ) -> None:
     """The character saying `line`: a round video note in private chats, a video (with the
-    voice) or a silent animation in groups. Comes last and never raises: a video that cannot
-    be made costs nothing already sent. `image`: the photo, downloaded again when None."""
+    voice) or a silent animation in groups, sent in its turn (after the chat's earlier
+    videos). Comes last and never raises: a video that cannot be made costs nothing already
+    sent. `image`: the photo, downloaded again when None."""
     chat_id = character.chat_id
     try:
         if not await video_wanted(svc, chat_id, group=group):
@@ -59,7 +62,8 @@ async def send_talking_video(
                 image, persona_of(character), line.text, speech, square=not group, chat_key=chat_id
             )
         if video is not None:  # None: no face in the photo, nothing to animate
-            await send_video(bot, chat_id, video, note=not group, reply_to=line.message_id)
+            async with ticket.turn("video"):
+                await send_video(bot, chat_id, video, note=not group, reply_to=line.message_id)
     except InferenceError as exc:
         log.warning("talking video of character %d failed: %s", character.id, exc)
     except TelegramError:

@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_voice
+from bot.sending.media_order import Ticket
 from bot.services import Services
 from inference.errors import InferenceError
 from inference.types import Speech
@@ -31,12 +32,19 @@ def voice_is_on(chosen: ChatSettingsRecord, *, group: bool) -> bool:
 
 
 async def speak_line(
-    svc: Services, bot: Bot, character: CharacterRecord, line: SpokenLine, *, group: bool
+    svc: Services,
+    bot: Bot,
+    character: CharacterRecord,
+    line: SpokenLine,
+    *,
+    group: bool,
+    ticket: Ticket,
 ) -> Speech | None:
-    """After the text line: the character says it, as a voice message replying to the line.
+    """After the text line: the character says it, as a voice message replying to the line,
+    sent in its turn (`ticket`: after the chat's earlier voices).
 
-    Returns the Speech it sent (the talking video reuses it), or None when the chat has voice
-    off, there is no speech model, or it failed (the text is already there: nothing is lost).
+    Returns the Speech (the talking video reuses it), or None when the chat has voice off,
+    there is no speech model, or it failed (the text is already there: nothing is lost).
     """
     if not svc.actor.can_speak or not any(ch.isalnum() for ch in line.text):
         return None
@@ -55,14 +63,15 @@ async def speak_line(
     try:
         async with action_while_slow(bot, character.chat_id, ChatAction.RECORD_VOICE, after_s=0):
             speech = await svc.actor.speak(line.text, voice, chat_key=character.chat_id)
-        await send_voice(
-            bot, character.chat_id, speech.ogg_opus, duration_s=speech.duration_s,
-            reply_to=line.message_id,
-        )  # fmt: skip
     except InferenceError as exc:
         log.warning("character %d's voice failed: %s", character.id, exc)
         return None
-    except TelegramError:
-        log.exception("could not send character %d's voice", character.id)
-        return None
+    async with ticket.turn("voice"):
+        try:
+            await send_voice(
+                bot, character.chat_id, speech.ogg_opus, duration_s=speech.duration_s,
+                reply_to=line.message_id,
+            )  # fmt: skip
+        except TelegramError:
+            log.exception("could not send character %d's voice", character.id)
     return speech

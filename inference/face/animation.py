@@ -4,6 +4,7 @@ kept, pictures with the mouth open, and videos that follow the voice."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -42,12 +43,14 @@ class Film:
 
 
 class Animator:
-    """Runs the "mouths" and "video" stages; owns the bounded cache of mouth states."""
+    """Paints mouth states (the media lane's "mouths" stage, with a bounded cache of them)
+    and renders videos from them (in the CPU pool)."""
 
     def __init__(self, painter: TalkingPainter | None, *, seed: int) -> None:
         self._painter = painter
         self._seed = seed
         self._cache: OrderedDict[tuple[str, str], MouthStates] = OrderedDict()
+        self._cache_lock = threading.Lock()  # painted on the media lane, forgotten on the loop
 
     def paint_mouths(self, jobs: list[Mouths]) -> list[MouthStates]:
         """Each photo's mouth states, from the cache or one inpainting call."""
@@ -55,23 +58,33 @@ class Animator:
         results = []
         for job in jobs:
             key = (hashlib.sha1(job.image.tobytes()).hexdigest(), job.description)
-            states = self._cache.get(key)
+            with self._cache_lock:
+                states = self._cache.get(key)
             if states is None or states.face != job.face:
                 states = self._painter.paint_states(
                     job.image, job.face, job.description, self._seed
                 )
+            with self._cache_lock:
                 self._cache[key] = states
+                self._cache.move_to_end(key)
                 while len(self._cache) > MOUTH_CACHE_SIZE:
                     self._cache.popitem(last=False)
-            self._cache.move_to_end(key)
             results.append(states)
         return results
 
-    def render_videos(self, films: list[Film]) -> list[TalkingVideo]:
-        return [
-            render_video(f.image, f.states, f.line, f.speech, square=f.square, seed=self._seed)
-            for f in films
-        ]
+    def forget(self, descriptions: set[str]) -> int:
+        """Drop the mouth states painted for these characters' photos; how many went."""
+        with self._cache_lock:
+            gone = [key for key in self._cache if key[1] in descriptions]
+            for key in gone:
+                del self._cache[key]
+        return len(gone)
+
+    def render_video(self, film: Film) -> TalkingVideo:
+        """The film's frames composed and encoded (CPU only: no model is used)."""
+        return render_video(
+            film.image, film.states, film.line, film.speech, square=film.square, seed=self._seed
+        )
 
 
 def talking_picture(

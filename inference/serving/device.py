@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import torch
 
@@ -34,3 +35,16 @@ def default_dtype(device: torch.device) -> torch.dtype:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
+
+
+def own_stream(device: torch.device) -> Callable[[], None] | None:
+    """For a lane's thread: issue its CUDA kernels on a stream of its own. Torch's streams are
+    non-blocking, so they run beside the other lane's (on the default stream) instead of
+    queueing behind them. None off CUDA."""
+    if device.type != "cuda":
+        return None
+
+    def use() -> None:
+        torch.cuda.set_stream(torch.cuda.Stream(device))
+
+    return use

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -31,6 +31,8 @@ class Models:
     painter: TalkingPainter | None
     speech: SpeechModel | None = None
     transcriber: Transcriber | None = None
+    # Where the media lane's models run (MEDIA_DEVICE; the text lane's device by default).
+    media_device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
 
 def load_models(config: InferenceConfig) -> Models:
@@ -38,7 +40,9 @@ def load_models(config: InferenceConfig) -> Models:
     dialogue when CAPTION_MODEL == DIALOGUE_MODEL."""
     device = resolve_device(config.device)
     dtype = default_dtype(device)
-    log.info("loading models on %s (%s)", device, dtype)
+    media_device = resolve_device(config.media_device) if config.media_device else device
+    media_dtype = default_dtype(media_device)
+    log.info("loading models on %s (%s), media on %s", device, dtype, media_device)
     # Every model's files first (cache or folder: no network), so a missing one fails now.
     served = bool(config.llm_api_base)  # caption and dialogue run on the serving engine
     one_model = config.dialogue_model.strip() == config.caption_model.strip()
@@ -62,21 +66,21 @@ def load_models(config: InferenceConfig) -> Models:
     if image_source:
         painter = TalkingPainter.load(
             image_source,
-            device,
-            dtype,
+            media_device,
+            media_dtype,
             size=config.image_size,
             steps=config.image_steps,
             strength=config.image_strength,
         )
         if config.safety_model and getattr(painter.pipeline, "safety_checker", None) is None:
             safety_source = model_source("SAFETY_MODEL", config.safety_model)
-            painter.safety = SafetyChecker.load(safety_source, device, dtype)
-    speech = SpeechModel.load(speech_source, device, dtype) if speech_source else None
+            painter.safety = SafetyChecker.load(safety_source, media_device, media_dtype)
+    speech = SpeechModel.load(speech_source, media_device, media_dtype) if speech_source else None
     transcriber = Transcriber.load(asr_source, device, dtype) if asr_source else None
-    models = Models(captioner, dialogue, painter, speech, transcriber)
+    models = Models(captioner, dialogue, painter, speech, transcriber, media_device)
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
-    elif config.torch_compile and device.type == "cuda":
+    elif config.torch_compile and device.type == "cuda":  # (the UNet: when MEDIA_DEVICE is too)
         # "auto" compiles decoding only (it falls back to eager by itself); the UNet, whose
         # compile has no such fall back, only when asked for with TORCH_COMPILE=true.
         compile_for_speed(models, pictures=config.torch_compile is True)

@@ -1,8 +1,9 @@
-"""The one thread that runs model work: jobs wait by priority (with aging), are batched by
-kind, fair per chat, and a row that needs another try goes again without holding the others.
+"""A thread that runs model work: jobs wait by priority (with aging), are batched by kind,
+fair per chat, and a row that needs another try goes again without holding the others.
 
-Models live on one device and torch calls are not cheap to interleave, so a single worker
-thread owns them. The asyncio side only awaits futures: the event loop never blocks on torch.
+Each lane (`lanes.py`) is one worker: one thread owns its models, because torch calls are not
+cheap to interleave and compiled CUDA graphs belong to the thread that recorded them. The
+asyncio side only awaits futures: the event loop never blocks on torch.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Worker:
         batch_window_s: float = BATCH_WINDOW_S,
         aging_s: float = AGING_S,
         on_stage_done: Callable[[str, float], None] | None = None,
+        on_start: Callable[[], None] | None = None,
         name: str = "photo-talk-worker",
     ) -> None:
         self._stages = sorted(stages, key=lambda s: s.priority)
@@ -87,6 +89,9 @@ class Worker:
         self._batch: list[_Job] = []  # the jobs running now (failed at close after the grace)
         self._cond = threading.Condition()
         self._latencies: dict[str, deque[float]] = {s.kind: deque(maxlen=2000) for s in stages}
+        self.name = name
+        self._on_start = on_start  # run first on the worker's own thread (e.g. its CUDA stream)
+        self._running_since: float | None = None  # when the batch running now started
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -137,6 +142,16 @@ class Worker:
         """Recent queue-to-result seconds of one kind of job (for /stats and benchmarks)."""
         with self._cond:
             return list(self._latencies[kind])
+
+    @property
+    def busy_for(self) -> float:
+        """Seconds the batch running now has run (0 when idle): a stuck device shows here."""
+        since = self._running_since
+        return 0.0 if since is None else time.perf_counter() - since
+
+    def stages(self) -> list[str]:
+        """The kinds of job this worker runs."""
+        return [stage.kind for stage in self._stages]
 
     @property
     def alive(self) -> bool:
@@ -220,10 +235,16 @@ class Worker:
         return batch
 
     def _run(self) -> None:
+        if self._on_start is not None:
+            self._on_start()
         while (batch := self._take_batch()) is not None:
             for job in batch:
                 _call_soon(job, _started)
-            resolutions = self._run_batch(batch)
+            self._running_since = time.perf_counter()
+            try:
+                resolutions = self._run_batch(batch)
+            finally:
+                self._running_since = None
             # Idle before callers wake up, so what they read of `depth` is already true.
             with self._cond:
                 self._running = 0
@@ -238,17 +259,32 @@ class Worker:
                 if resolve is not None:
                     _call_soon(job, resolve)
 
+    def _results(self, stage: Stage, payloads: list[Any]) -> list[Any]:
+        """`stage.run_batch(payloads)`; out of memory, each half again (down to single rows),
+        so one big batch costs a retry, not every user's answer."""
+        try:
+            results = stage.run_batch(payloads)
+        except Exception as exc:
+            if self._on_failure is not None:
+                self._on_failure(exc)  # frees what the failed batch held
+            if not out_of_memory(exc) or len(payloads) == 1:
+                raise
+            half = len(payloads) // 2
+            log.warning(
+                "%s: out of memory at a batch of %d; trying halves", stage.kind, len(payloads)
+            )
+            return self._results(stage, payloads[:half]) + self._results(stage, payloads[half:])
+        if len(results) != len(payloads):
+            raise RuntimeError(f"{stage.kind}: {len(results)} results for {len(payloads)}")
+        return list(results)
+
     def _run_batch(self, batch: list[_Job]) -> list[Callable[[_Job], None] | None]:
         """Run one batch; how each job's future is to be resolved (None: queued again)."""
         stage = batch[0].stage
         try:
-            results = stage.run_batch([job.payload for job in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"{stage.kind}: {len(results)} results for {len(batch)}")
+            results = self._results(stage, [job.payload for job in batch])
         except Exception as exc:
             log.exception("%s stage failed for a batch of %d", stage.kind, len(batch))
-            if self._on_failure is not None:
-                self._on_failure(exc)
             error = StageFailed(f"{stage.kind} failed: {type(exc).__name__}")
             return [functools.partial(_fail, error=error) for _ in batch]
         done = time.perf_counter()
@@ -261,6 +297,8 @@ class Worker:
                 elif isinstance(result, Retry):
                     error = StageFailed(f"{stage.kind} asked to retry a retry")
                     resolutions.append(functools.partial(_fail, error=error))
+                elif isinstance(result, BaseException):  # this row failed, the others did not
+                    resolutions.append(functools.partial(_fail, error=result))
                 else:
                     self._latencies[stage.kind].append(done - job.enqueued_at)
                     resolutions.append(functools.partial(_succeed, result=result))
@@ -270,6 +308,12 @@ class Worker:
                 if resolve is not None:
                     observe(stage.kind, done - job.enqueued_at)
         return resolutions
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """A device that ran out of memory (torch.OutOfMemoryError, or an allocator's message):
+    a smaller batch may fit where this one did not."""
+    return "OutOfMemory" in type(error).__name__ or "out of memory" in str(error).lower()
 
 
 def _call_soon(job: _Job, action: Callable[[_Job], object]) -> None:

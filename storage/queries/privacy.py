@@ -12,12 +12,13 @@ from storage.models import (
     Message,
     User,
 )
-from storage.queries._common import rowcount
-from storage.records import Stats
+from storage.queries._common import character_record, rowcount
+from storage.records import CharacterRecord, Stats
 
 
-async def forget_user(session: AsyncSession, user_id: int) -> None:
-    """Erase a user: every character made from their photos, their turns, their row.
+async def forget_user(session: AsyncSession, user_id: int) -> list[CharacterRecord]:
+    """Erase a user: every character made from their photos, their turns, their row; returns
+    the characters erased (so work still under way for them can be stopped).
 
     Characters from their photos go everywhere, with every conversation with them: the ones
     they made, the ones others made from a photo they posted, and every copy opened from a
@@ -25,6 +26,10 @@ async def forget_user(session: AsyncSession, user_id: int) -> None:
     owner. Elsewhere other people keep everything but the user's own turns.
     """
     gone = await _characters_from_photos_of(session, user_id)
+    erased = [
+        character_record(c)
+        for c in await session.scalars(select(Character).where(Character.id.in_(gone)))
+    ]
     # Explicit deletes rather than relying on ON DELETE CASCADE: it needs a per-connection
     # pragma on SQLite, and forgetting must not depend on that.
     await session.execute(
@@ -42,6 +47,7 @@ async def forget_user(session: AsyncSession, user_id: int) -> None:
     # A private chat's id is the user's id: its /voice and /video choices are theirs.
     await session.execute(delete(ChatSettings).where(ChatSettings.chat_id == user_id))
     await session.execute(delete(User).where(User.id == user_id))
+    return erased
 
 
 async def _characters_from_photos_of(session: AsyncSession, user_id: int) -> set[int]:

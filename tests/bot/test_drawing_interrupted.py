@@ -1,5 +1,6 @@
-"""/reset or /forget while a talking picture is being drawn: no crash, the status note ends
-(issue 12, item 6)."""
+"""/reset or /forget while a talking picture is being drawn: no crash, the drawing stops (no
+picture of the cleared conversation arrives), the status note ends (issue 12, item 6; issue
+19, item 5)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,20 @@ from inference.actor import Actor
 
 def held_drawing(
     actor: Actor, monkeypatch: pytest.MonkeyPatch
-) -> tuple[asyncio.Event, asyncio.Event]:
-    """(started, release): the talking picture waits for `release` once drawing started."""
-    started, release = asyncio.Event(), asyncio.Event()
+) -> tuple[asyncio.Event, asyncio.Event, asyncio.Event]:
+    """(started, release, resumed): the talking picture waits for `release` once drawing
+    started; `resumed` is set if it goes on after that (it must not once stopped)."""
+    started, release, resumed = asyncio.Event(), asyncio.Event(), asyncio.Event()
     real = actor.talking_image
 
     async def talking_image(*args: Any, **kwargs: Any) -> Any:
         started.set()
         await release.wait()
+        resumed.set()
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(actor, "talking_image", talking_image)
-    return started, release
+    return started, release, resumed
 
 
 @pytest.mark.parametrize("command", ["/reset", "/forget"])
@@ -41,7 +44,7 @@ async def test_clearing_while_drawing_ends_the_status_note_and_the_bot_keeps_ser
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    started, release = held_drawing(tiny_actor, monkeypatch)
+    started, release, resumed = held_drawing(tiny_actor, monkeypatch)
     telegram.send_photo(alice, None, photo_bytes())
     await asyncio.wait_for(started.wait(), 60)
     confirm = await exchange(telegram, alice, command)
@@ -52,11 +55,11 @@ async def test_clearing_while_drawing_ends_the_status_note_and_the_bot_keeps_ser
     else:
         assert confirm.params["text"].endswith(TEXTS["reset_done"]["en"].split("{name}")[1])
     with caplog.at_level(logging.ERROR):
-        release.set()
-        picture = await telegram.wait_for("sendPhoto", timeout=60)
         status = await telegram.wait_for(
-            "editMessageText", lambda c: str(c.params["text"]).startswith("✅"), timeout=30
+            "editMessageText", text_is("status_stopped", "en", alice.id), timeout=30
         )
-    assert picture.ok and status.ok
+        release.set()  # were the drawing still running, its picture would now be sent
+        assert (await exchange(telegram, alice, "/help")).params["text"] == TEXTS["help"]["en"]
+    assert status.ok
+    assert not resumed.is_set() and telegram.calls_to("sendPhoto") == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert (await exchange(telegram, alice, "/help")).params["text"] == TEXTS["help"]["en"]
