@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Checks pictures of image models that ship without a checker; empty disables.
     safety_model: str = DEFAULT_SAFETY_MODEL
     inference_device: str = "auto"
+    media_device: str = ""  # speech, pictures, lip sync: another GPU (cuda:1); empty: the same
     image_steps: int = Field(default=2, ge=1, le=50)
     image_strength: float = Field(default=0.5, gt=0.0, le=1.0)
     image_size: int = Field(default=512, ge=64, le=2048)
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=8, ge=1, le=64)
     # auto: the fast decoding path (static cache + compile) on CUDA, eager on CPU
     torch_compile: Literal["auto"] | bool = "auto"
+    # The fast path's KV cache, tokens a row: sized once, so GPU memory is known at start.
+    static_cache_tokens: int = Field(default=2048, ge=256, le=32768)
     batch_window_ms: float = Field(default=10.0, ge=0, le=1000)
     warm_up: bool = True  # one small run of each model at start, before the first user
     stage_timeout_s: float = Field(default=300.0, gt=0)  # running time, not queue time
@@ -146,6 +149,7 @@ class Settings(BaseSettings):
             image_model=self.image_model.strip(),
             safety_model=self.safety_model.strip(),
             device=self.inference_device,
+            media_device=self.media_device.strip(),
             max_image_pixels=self.max_image_pixels,
             image_steps=self.image_steps,
             image_strength=self.image_strength,
@@ -157,6 +161,7 @@ class Settings(BaseSettings):
             queue_size=self.queue_size,
             max_batch_size=self.max_batch_size,
             torch_compile=self.torch_compile,
+            static_cache_tokens=self.static_cache_tokens,
             tts_model=self.tts_model.strip(),
             asr_model=self.asr_model.strip(),
             max_voice_seconds=float(self.max_voice_seconds),

@@ -25,6 +25,7 @@ class InferenceConfig:
     queue_size: int = 64
     max_batch_size: int = 8
     torch_compile: bool | Literal["auto"] = "auto"  # auto: the fast decoding path on CUDA
+    static_cache_tokens: int = 2048  # the fast path's KV cache a row; prompts are fitted to it
     batch_window_ms: float = 10.0  # requests reaching an idle worker wait this long for others
     seed: int = 0
     tts_model: str = ""  # empty: characters do not speak

@@ -84,14 +84,13 @@ class MediaOrder:
                 await work(ticket)
             except asyncio.CancelledError:
                 log.info("character %d was forgotten: its media stopped", character_id)
-            finally:
-                ticket.release_all()
-                self._finished(chat_id, character_id, ticket, asyncio.current_task())
 
         task: asyncio.Task[None] = application.create_task(
             run(), update=None, name=f"media-{character_id}"
         )
         self._work.setdefault(character_id, set()).add(task)
+        # Also when cancelled before it ever ran: the next line must not wait for this one.
+        task.add_done_callback(lambda done: self._finished(chat_id, character_id, ticket, done))
         return task
 
     def stop(self, character_ids: list[int]) -> int:
@@ -106,14 +105,11 @@ class MediaOrder:
         return len(self._work.get(character_id, ()))
 
     def _finished(
-        self,
-        chat_id: int,
-        character_id: int,
-        ticket: Ticket,
-        task: asyncio.Task[object] | None,
+        self, chat_id: int, character_id: int, ticket: Ticket, task: asyncio.Task[None]
     ) -> None:
+        ticket.release_all()
         tasks = self._work.get(character_id)
-        if tasks is not None and task is not None:
+        if tasks is not None:
             tasks.discard(task)
             if not tasks:
                 del self._work[character_id]

@@ -14,6 +14,7 @@ from inference.serving.device import default_dtype, resolve_device
 from inference.serving.hub import model_source
 from inference.text.captioner import Captioner
 from inference.text.dialogue import DialogueModel
+from inference.text.fast_decoding import STATIC_CACHE_TOKENS
 from inference.voice.asr import Transcriber
 from inference.voice.tts import SpeechModel
 
@@ -83,11 +84,15 @@ def load_models(config: InferenceConfig) -> Models:
     elif config.torch_compile and device.type == "cuda":  # (the UNet: when MEDIA_DEVICE is too)
         # "auto" compiles decoding only (it falls back to eager by itself); the UNet, whose
         # compile has no such fall back, only when asked for with TORCH_COMPILE=true.
-        compile_for_speed(models, pictures=config.torch_compile is True)
+        compile_for_speed(
+            models, pictures=config.torch_compile is True, cache_tokens=config.static_cache_tokens
+        )
     return models
 
 
-def compile_for_speed(models: Models, pictures: bool = True) -> None:
+def compile_for_speed(
+    models: Models, pictures: bool = True, cache_tokens: int = STATIC_CACHE_TOKENS
+) -> None:
     """torch.compile the two hot loops: the dialogue model's decoding step and the UNet.
 
     Compilation is lazy: it happens on the first calls (Actor.warm_up compiles every batch
@@ -95,7 +100,7 @@ def compile_for_speed(models: Models, pictures: bool = True) -> None:
     """
     # Transformers compiles the decoding step itself when the KV cache has static shapes.
     if models.dialogue is not None:
-        models.dialogue.use_fast_decoding()
+        models.dialogue.use_fast_decoding(cache_tokens)
     if pictures and models.painter is not None:
         pipeline = models.painter.pipeline
         pipeline.unet = torch.compile(pipeline.unet)

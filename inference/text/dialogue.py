@@ -13,7 +13,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from inference.cleaning import clean_generation
 from inference.text.fast_decoding import (
     PROMPT_BUCKET,
+    STATIC_CACHE_TOKENS,
     batch_bucket,
+    compile_error,
     pad_rows,
     use_eager,
     use_static_cache,
@@ -70,6 +72,7 @@ class DialogueModel:
         # from the worker and from request building raise "Already borrowed".
         self._tokenizer_lock = tokenizer_lock or threading.Lock()
         self.fast = False  # the static-cache, compiled decoding path (use_fast_decoding)
+        self._cache_tokens = 0  # the static cache's tokens a row, on the fast path
         self._compiled_batches: set[int] = set()
 
     @classmethod
@@ -110,7 +113,13 @@ class DialogueModel:
 
     @property
     def context_window(self) -> int:
-        """How many tokens a prompt plus its reply may use."""
+        """How many tokens a prompt plus its reply may use: on the fast path what the static
+        cache holds, less the padding a prompt may get (so the cache never grows)."""
+        if self.fast:
+            return self._cache_tokens - PROMPT_BUCKET
+        return self._model_window()
+
+    def _model_window(self) -> int:
         config = self.model.config.get_text_config()
         window = getattr(config, "max_position_embeddings", None) or DEFAULT_CONTEXT_WINDOW
         return int(min(window, MAX_CONTEXT_WINDOW))
@@ -119,9 +128,11 @@ class DialogueModel:
         """Prompt length of `messages` with the generation prompt, as `generate` would see it."""
         return len(self._encode([self._render(messages)])["input_ids"][0])
 
-    def use_fast_decoding(self) -> None:
-        """Decode with a static cache and a compiled step (CUDA), in bounded shapes."""
-        use_static_cache(self.model, self.context_window)
+    def use_fast_decoding(self, cache_tokens: int = STATIC_CACHE_TOKENS) -> None:
+        """Decode with a static cache of `cache_tokens` a row and a compiled step (CUDA), in
+        bounded shapes; prompts are fitted to the cache from now on."""
+        self._cache_tokens = min(cache_tokens, self._model_window())
+        use_static_cache(self.model, self._cache_tokens)
         self.fast = True
 
     def generate(
@@ -167,12 +178,13 @@ class DialogueModel:
         self, inputs: Any, budgets: list[int], listeners: list[TextListener | None]
     ) -> Any:
         """`model.generate`; on the fast path, a batch size that fails to compile turns the
-        fast path off for good and the call runs again eagerly."""
+        fast path off for good and the call runs again eagerly. Other failures (out of memory:
+        the worker tries smaller batches) leave it on."""
         batch = inputs["input_ids"].shape[0]
         try:
             output = self._greedy(inputs, budgets, listeners)
         except Exception as exc:
-            if not self.fast or batch in self._compiled_batches:
+            if not self.fast or batch in self._compiled_batches or not compile_error(exc):
                 raise
             use_eager(self.model, exc)
             self.fast = False

@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 PROMPT_BUCKET = 64  # prompt lengths are padded to a multiple of this many tokens
-# The static cache holds this many tokens: a long chat's prompt plus a reply, one shape for
-# every call (a longer prompt grows it and recompiles once). The whole context window would
-# make every decoding step read a mostly empty cache.
+# The static cache holds this many tokens (STATIC_CACHE_TOKENS): a long chat's prompt plus a
+# reply, one shape for every call. Prompts are fitted to it (DialogueModel.context_window),
+# so it never grows: its memory is known at start. The whole context window would make
+# every decoding step read a mostly empty cache, and cost memory for nothing.
 STATIC_CACHE_TOKENS = 2048
 
 
@@ -46,11 +47,21 @@ def pad_rows(inputs: Any, rows: int) -> Any:
     return inputs
 
 
-def use_static_cache(model: Any, context_window: int) -> None:
-    """Let `generate` decode with a static cache, which transformers compiles on CUDA."""
+def use_static_cache(model: Any, cache_tokens: int) -> None:
+    """Let `generate` decode with a static cache of `cache_tokens` tokens a row, which
+    transformers compiles on CUDA."""
     model.generation_config.cache_implementation = "static"
-    model.generation_config.max_cache_len = min(context_window, STATIC_CACHE_TOKENS)
+    model.generation_config.max_cache_len = cache_tokens
     model.generation_config.disable_compile = False
+
+
+def compile_error(error: BaseException) -> bool:
+    """Whether `error` comes from compiling (TorchDynamo, Inductor, a C++/CUDA compiler),
+    as opposed to running out of memory or a bad input, which eager decoding would not fix."""
+    module = type(error).__module__
+    return module.startswith(("torch._dynamo", "torch._inductor")) or any(
+        compile_error(inner) for inner in (error.__cause__, error.__context__) if inner is not None
+    )
 
 
 def use_eager(model: Any, error: BaseException) -> None:

@@ -343,3 +343,79 @@ async def test_a_retry_that_asks_for_another_retry_fails_instead_of_looping() ->
             await worker.submit("text", "x")
     finally:
         worker.close()
+
+
+async def test_a_row_that_fails_fails_only_its_caller(log: list[tuple[str, list[Any]]]) -> None:
+    """One bad voice (say, a broken preset) loses that voice, not the rest of the batch."""
+
+    def speak(payloads: list[str]) -> list[Any]:
+        log.append(("speech", list(payloads)))
+        return [StageFailed("bad preset") if p == "bad" else f"said:{p}" for p in payloads]
+
+    worker = Worker([Stage("speech", 0, speak, 8)], queue_size=8, batch_window_s=0.2)
+    try:
+        jobs = [worker.submit("speech", p, chat_key=p) for p in ("a", "bad", "c")]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+    finally:
+        worker.close()
+    assert len(log) == 1  # one batch
+    assert results[0] == "said:a" and results[2] == "said:c"
+    assert isinstance(results[1], StageFailed) and "bad preset" in str(results[1])
+
+
+class OutOfMemoryError(RuntimeError):
+    """What torch raises (torch.OutOfMemoryError); the worker knows it by name, not torch."""
+
+
+async def test_a_batch_that_runs_out_of_memory_is_tried_again_in_halves() -> None:
+    sizes: list[int] = []
+    freed: list[BaseException] = []
+
+    def generate(payloads: list[int]) -> list[int]:
+        sizes.append(len(payloads))
+        if len(payloads) > 2:
+            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return [p * 10 for p in payloads]
+
+    worker = Worker(
+        [Stage("text", 0, generate, 8)], queue_size=8, batch_window_s=0.2, on_failure=freed.append
+    )
+    try:
+        results = await asyncio.gather(*(worker.submit("text", i, chat_key=i) for i in range(8)))
+    finally:
+        worker.close()
+    assert results == [i * 10 for i in range(8)]  # every user answered
+    assert sizes == [8, 4, 2, 2, 4, 2, 2]
+    assert len(freed) == 3  # memory given back after each failed batch
+
+
+async def test_other_failures_are_not_retried_in_halves() -> None:
+    sizes: list[int] = []
+
+    def broken(payloads: list[int]) -> list[int]:
+        sizes.append(len(payloads))
+        raise ValueError("a bug")
+
+    worker = Worker([Stage("text", 0, broken, 8)], queue_size=8, batch_window_s=0.2)
+    try:
+        results = await asyncio.gather(
+            *(worker.submit("text", i, chat_key=i) for i in range(4)), return_exceptions=True
+        )
+    finally:
+        worker.close()
+    assert sizes == [4]
+    assert all(isinstance(r, StageFailed) for r in results)
+
+
+async def test_the_worker_says_how_long_its_batch_has_run() -> None:
+    gate = threading.Event()
+    worker = Worker([Stage("video", 0, Recorder("video", [], gate), 1)], queue_size=4)
+    try:
+        assert worker.busy_for == 0.0
+        job = asyncio.create_task(worker.submit("video", 1))
+        await wait_until(lambda: worker.busy_for > 0.05)
+        gate.set()
+        await job
+        await wait_until(lambda: worker.busy_for == 0.0)
+    finally:
+        worker.close()
