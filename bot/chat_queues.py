@@ -7,11 +7,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from inference.types import Language
+
+if TYPE_CHECKING:
+    from bot.handlers.voice_notes import Recording
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,8 @@ class Arrival:
     spoken: bool = False  # `said` is the transcript of a voice note
     heard: Language | None = None  # the language the voice note was in
     arrived: float = field(default_factory=time.monotonic)
+    # A voice note not yet heard: transcribed when its turn comes (`said` is empty till then).
+    recording: Recording | None = None
 
     @property
     def message(self) -> Message:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from bot.chat_queues import Arrival
-from bot.handlers import photos, text_messages
+from bot.handlers import photos, text_messages, voice_notes
 from bot.handlers.common import Place, user_language
 from bot.texts import text
 
@@ -38,8 +38,9 @@ def _addressee(arrival: Arrival) -> tuple[int, int | None]:
 
 async def answer_arrivals(batch: list[Arrival]) -> None:
     """The ChatQueues' answer: every waiting message of one chat, in order. A failure is said
-    to its sender (as the application's error handler would) and the line goes on."""
-    for run in runs(batch):
+    to its sender (as the application's error handler would) and the line goes on. Voice
+    notes are heard first, in their places."""
+    for run in runs([heard for arrival in batch if (heard := await _heard(arrival))]):
         try:
             if run[0].photo is not None:
                 await photos.meet_arrival(run[0])
@@ -48,6 +49,18 @@ async def answer_arrivals(batch: list[Arrival]) -> None:
         except Exception:
             log.exception("answering chat %d failed", run[-1].message.chat_id)
             await _say_try_again(run[-1])
+
+
+async def _heard(arrival: Arrival) -> Arrival | None:
+    """A voice note transcribed (None: it could not be, its sender was told); else as is."""
+    if arrival.recording is None:
+        return arrival
+    try:
+        return await voice_notes.hear(arrival)
+    except Exception:
+        log.exception("hearing a voice note in chat %d failed", arrival.message.chat_id)
+        await _say_try_again(arrival)
+        return None
 
 
 async def _say_try_again(arrival: Arrival) -> None:

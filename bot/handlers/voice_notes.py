@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from telegram import Message, Update
@@ -53,43 +53,53 @@ async def on_voice_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc, bot, place = services(context), context.bot, Place.of(update)
     if place.group and not is_reply_to_bot(message, bot.id):
         return  # in groups we only listen to what answers a character
-    lang = await user_language(update, context)
     recording = recording_of(message)
     assert recording is not None
-    if not svc.actor.can_listen:
-        await message.reply_text(text("voice", lang))
-        return
     limit = svc.settings.max_voice_seconds
-    if recording.duration_s > limit:  # declined before any download
-        await message.reply_text(text("voice_too_long", lang, seconds=limit))
+    if not svc.actor.can_listen:
+        key = "voice"
+    elif recording.duration_s > limit:  # declined before any download
+        key = "voice_too_long"
+    elif recording.file_size is not None and recording.file_size > svc.settings.max_download_bytes:
+        key = "voice_too_big"
+    else:
+        # It joins the chat's line now, before any await, in the order it came: a text sent
+        # after it waits for it.
+        await svc.chats.serve(place.chat_id, Arrival(update, context, "", recording=recording))
         return
-    if recording.file_size is not None and recording.file_size > svc.settings.max_download_bytes:
-        await message.reply_text(text("voice_too_big", lang))
-        return
+    await message.reply_text(text(key, await user_language(update, context), seconds=limit))
+
+
+async def hear(arrival: Arrival) -> Arrival | None:
+    """The arrival with what its voice note said (its turn in the line has come); None when
+    it could not be heard, and its sender has been told why."""
+    assert arrival.recording is not None
+    update, context, message = arrival.update, arrival.context, arrival.message
+    svc, bot, place = services(context), context.bot, Place.of(update)
+    lang = await user_language(update, context)
+    limit = svc.settings.max_voice_seconds
     try:
         async with svc.limits.job(place.user_id), action_while_slow(bot, place.chat_id):
             # The audio lives only in memory, for as long as this takes: only the words stay.
-            audio = await download(bot, recording.file_id)
+            audio = await download(bot, arrival.recording.file_id)
             heard = await svc.actor.transcribe(audio, chat_key=place.chat_id)
     except TelegramError as exc:
         log.warning("voice note download failed: %s", exc)
         await message.reply_text(text("voice_download_failed", lang))
-        return
+        return None
     except AudioTooLong:
         await message.reply_text(text("voice_too_long", lang, seconds=limit))
-        return
+        return None
     except BadAudio as exc:
         log.info("unreadable voice note: %s", exc)
         await message.reply_text(text("voice_unreadable", lang))
-        return
+        return None
     except Unheard:
         await message.reply_text(text("voice_unheard", lang))
-        return
+        return None
     except InferenceError as exc:
         await message.reply_text(text(failure_key(exc), lang))
-        return
+        return None
     if svc.settings.log_message_text:
         log.info("chat %d user %d said (voice): %s", place.chat_id, place.user_id, heard.text)
-    # Answered like text, in the chat's line (after what it was answering meanwhile).
-    arrival = Arrival(update, context, heard.text, spoken=True, heard=heard.language)
-    await svc.chats.serve(place.chat_id, arrival)
+    return replace(arrival, said=heard.text, spoken=True, heard=heard.language, recording=None)

@@ -5,6 +5,7 @@ The fake Bot API server checks every sent voice is OGG with an Opus stream (PyAV
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -109,6 +110,44 @@ async def test_a_voice_note_is_transcribed_stored_as_spoken_and_answered(
     # The same character keeps its voice for every line.
     async with sessions() as session:
         assert (await session.scalars(select(Character.voice))).one() == character.voice
+
+
+async def test_a_voice_note_keeps_its_place_before_a_text_sent_after_it(
+    telegram: FakeTelegram,
+    voice_bot: Any,
+    voice_actor: Actor,
+    alice: FakeUser,
+    sessions: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Transcribing takes a while; a text sent meanwhile waits its turn behind the note."""
+    await meet(telegram, alice)
+    hearing, heard = asyncio.Event(), asyncio.Event()
+    transcribe = voice_actor.transcribe
+
+    async def slow_transcribe(*args: Any, **kwargs: Any) -> Any:
+        hearing.set()
+        await heard.wait()
+        return await transcribe(*args, **kwargs)
+
+    monkeypatch.setattr(voice_actor, "transcribe", slow_transcribe)
+    note = telegram.send_voice(alice, None, voice_note(1.5), duration=2)
+    await asyncio.wait_for(hearing.wait(), 30)
+    after = telegram.send_text(alice, None, "And another thing!")
+    await asyncio.sleep(0.5)  # the text has reached the bot; the note is still being heard
+    heard.set()
+    to_note = await telegram.wait_for("sendMessage", replies_to(note.message_id), timeout=60)
+    to_text = await telegram.wait_for("sendMessage", replies_to(after.message_id), timeout=60)
+    assert telegram.calls.index(to_note) < telegram.calls.index(to_text)
+    async with sessions() as session:
+        turns = (
+            await session.scalars(
+                select(Message.telegram_message_id)
+                .where(Message.role == "user")
+                .order_by(Message.id)
+            )
+        ).all()
+    assert turns[-2:] == [note.message_id, after.message_id]  # stored in the order sent
 
 
 @pytest.mark.parametrize("kind", ["audio", "video_note"])
