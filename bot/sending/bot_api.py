@@ -10,9 +10,10 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter
 
 from bot.telegram_text import fit_caption, split_message
@@ -24,15 +25,36 @@ T = TypeVar("T")
 SEND_ATTEMPTS = 3
 
 
-async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
-    """Run a Bot API call, retrying 5xx/timeouts with backoff (429s are the rate limiter's)."""
+# The connection failed before the request left: Telegram never saw it.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def may_repeat(exc: TelegramError, *, reads_only: bool) -> bool:
+    """Whether a failed Bot API call can be made again without doing it twice: always for a
+    call that only reads; for one that sends or changes something, only when the request
+    never left, or Telegram answered with a 5xx. A timeout or a dropped connection after
+    the request was sent may hide a call Telegram carried out (PTB: "may have succeeded")."""
+    if not isinstance(exc, NetworkError) or isinstance(exc, BadRequest):  # 4xx, 429: final
+        return False
+    if reads_only:
+        return True
+    cause = exc.__cause__
+    if isinstance(cause, httpx.HTTPError):  # no answer came
+        return isinstance(cause, _NEVER_SENT)
+    # Answered (a 5xx, its page perhaps not JSON), not an unknown failure inside PTB.
+    return cause is None or isinstance(cause, TelegramError)
+
+
+async def retrying(
+    call: Callable[[], Awaitable[T]], *, reads_only: bool, attempts: int = SEND_ATTEMPTS
+) -> T:
+    """Run a Bot API call, retrying with backoff what `may_repeat` (429s are the rate
+    limiter's)."""
     for attempt in range(1, attempts + 1):
         try:
             return await call()
-        except (RetryAfter, BadRequest):  # BadRequest is a NetworkError, but a 4xx is final
-            raise
-        except (TimedOut, NetworkError) as exc:
-            if attempt == attempts:
+        except TelegramError as exc:
+            if attempt == attempts or not may_repeat(exc, reads_only=reads_only):
                 raise
             delay = 0.5 * 2 ** (attempt - 1)
             log.warning(
@@ -44,7 +66,8 @@ async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATT
 
 class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood control (429s waited out), plus `retrying` around every Bot API call:
-    replies, edits and getFile all survive a 5xx or a timeout, not only `send_text`.
+    replies, edits and getFile all survive a 5xx or a request that never left, and reads
+    (get*) a timeout too; a send that timed out is never repeated (see `may_repeat`).
     `on_sent(method)` is told of every send* call that succeeded (for /metrics)."""
 
     def __init__(
@@ -70,7 +93,8 @@ class RetryingRateLimiter(AIORateLimiter):
         if endpoint == "sendMessageDraft":  # a preview, the final message follows: no retries
             return await limited(callback, args, kwargs, endpoint, data, rate_limit_args)
         result = await retrying(
-            lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args)
+            lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args),
+            reads_only=endpoint.startswith("get"),
         )
         if self._on_sent is not None and endpoint.startswith("send"):
             self._on_sent(endpoint)
