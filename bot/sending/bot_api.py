@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -68,6 +68,7 @@ class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood control (429s waited out), plus `retrying` around every Bot API call:
     replies, edits and getFile all survive a 5xx or a request that never left, and reads
     (get*) a timeout too; a send that timed out is never repeated (see `may_repeat`).
+    Drafts never delay a final message: one goes only when it would wait for nothing.
     `on_sent(method)` is told of every send* call that succeeded (for /metrics)."""
 
     def __init__(
@@ -75,6 +76,7 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> None:
         super().__init__(*args, **kwargs)
         self._on_sent = on_sent
+        self._finals_waiting = 0  # calls other than drafts that wait for the limiter
 
     async def process_request(
         self,
@@ -91,14 +93,50 @@ class RetryingRateLimiter(AIORateLimiter):
             return await callback(*args, **kwargs)
         limited = super().process_request
         if endpoint == "sendMessageDraft":  # a preview, the final message follows: no retries
+            if not self._room_for_a_draft():
+                return True  # skipped, as if shown: the next draft or the final has newer text
             return await limited(callback, args, kwargs, endpoint, data, rate_limit_args)
-        result = await retrying(
-            lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args),
-            reads_only=endpoint.startswith("get"),
-        )
+        with self._waiting(callback) as call:
+            result = await retrying(
+                lambda: limited(call, args, kwargs, endpoint, data, rate_limit_args),
+                reads_only=endpoint.startswith("get"),
+            )
         if self._on_sent is not None and endpoint.startswith("send"):
             self._on_sent(endpoint)
         return result
+
+    def _room_for_a_draft(self) -> bool:
+        """A draft would pass the limiter at once and no final message waits there. (PTB's
+        AIORateLimiter queues every call in one line, first come first served: a draft
+        queued there would go before a final message that came after it.)"""
+        overall = self._base_limiter
+        return (
+            self._finals_waiting == 0
+            and self._retry_after_event.is_set()  # no flood wait under way
+            and (overall is None or overall.has_capacity())
+        )
+
+    @contextlib.contextmanager
+    def _waiting(self, callback: Any) -> Iterator[Any]:
+        """`callback`, counted in `_finals_waiting` until the limiter first lets it run (or
+        the call ends without running)."""
+        waiting = True
+
+        def done_waiting() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                self._finals_waiting -= 1
+
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            done_waiting()
+            return await callback(*args, **kwargs)
+
+        self._finals_waiting += 1
+        try:
+            yield run
+        finally:
+            done_waiting()
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
