@@ -224,12 +224,19 @@ async def _stop_services(application: Application) -> None:
 
 
 async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily: delete messages older than HISTORY_RETENTION_DAYS."""
+    """Daily: delete turns older than HISTORY_RETENTION_DAYS, and the characters and users
+    they leave without any turn."""
     svc = services(context)
     cutoff = datetime.now(UTC) - timedelta(days=svc.settings.history_retention_days)
     async with svc.sessions() as session, session.begin():
-        removed = await queries.prune_messages_before(session, cutoff)
-    log.info("retention: removed %d messages older than %s", removed, cutoff.date())
+        pruned = await queries.prune_history(session, cutoff)
+    log.info(
+        "retention: removed %d messages older than %s, %d characters and %d users left without any",
+        pruned.messages,
+        cutoff.date(),
+        pruned.characters,
+        pruned.users,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -155,18 +155,30 @@ async def send_text(
 ) -> Message:
     """Send `text` (split at 4096) as plain text; returns the first message sent. Transient
     faults are retried by the bot's RetryingRateLimiter."""
+    return (await send_pieces(bot, chat_id, text, reply_to=reply_to, markup=markup))[0]
+
+
+async def send_pieces(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    *,
+    reply_to: int | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+) -> list[Message]:
+    """`send_text`, returning every message sent: one per piece of a long text."""
     pieces = split_message(text) or ["…"]
-    first: Message | None = None
+    sent = []
     for index, piece in enumerate(pieces):
-        sent = await bot.send_message(
-            chat_id,
-            piece,
-            reply_parameters=_reply(reply_to if index == 0 else None),
-            reply_markup=markup if index == len(pieces) - 1 else None,
+        sent.append(
+            await bot.send_message(
+                chat_id,
+                piece,
+                reply_parameters=_reply(reply_to if index == 0 else None),
+                reply_markup=markup if index == len(pieces) - 1 else None,
+            )
         )
-        first = first or sent
-    assert first is not None
-    return first
+    return sent
 
 
 async def send_picture(

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.downloads import load_photo
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_video
+from bot.sending.sent import remember_sent
 from bot.services import Services
 from inference.errors import InferenceError
 from inference.types import Speech
@@ -59,7 +60,8 @@ async def send_talking_video(
                 image, persona_of(character), line.text, speech, square=not group, chat_key=chat_id
             )
         if video is not None:  # None: no face in the photo, nothing to animate
-            await send_video(bot, chat_id, video, note=not group, reply_to=line.message_id)
+            sent = await send_video(bot, chat_id, video, note=not group, reply_to=line.message_id)
+            await remember_sent(svc, line.turn_id, "video", [sent])
     except InferenceError as exc:
         log.warning("talking video of character %d failed: %s", character.id, exc)
     except TelegramError:

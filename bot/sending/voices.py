@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_voice
+from bot.sending.sent import remember_sent
 from bot.services import Services
 from inference.errors import InferenceError
 from inference.types import Speech
@@ -55,7 +56,7 @@ async def speak_line(
     try:
         async with action_while_slow(bot, character.chat_id, ChatAction.RECORD_VOICE, after_s=0):
             speech = await svc.actor.speak(line.text, voice, chat_key=character.chat_id)
-        await send_voice(
+        sent = await send_voice(
             bot, character.chat_id, speech.ogg_opus, duration_s=speech.duration_s,
             reply_to=line.message_id,
         )  # fmt: skip
@@ -65,4 +66,5 @@ async def speak_line(
     except TelegramError:
         log.exception("could not send character %d's voice", character.id)
         return None
+    await remember_sent(svc, line.turn_id, "voice", [sent])
     return speech

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bot_kit import bot_settings
+from bot_kit import BACKENDS, bot_settings
 from fake_telegram import FakeTelegram, FakeUser
 from reliability_kit import (
     answer_to,
@@ -24,7 +24,7 @@ from reliability_kit import (
     text_is,
 )
 from sample_photos import jpeg
-from sqlalchemy import update
+from sqlalchemy import select, update
 from tiny_checkpoints import TinyModels
 
 from bot.app import _prune_history
@@ -32,7 +32,14 @@ from bot.ops.logs import configure_logging
 from bot.texts import TEXTS
 from inference.actor import Actor
 from storage import queries
-from storage.models import Message
+from storage.models import (
+    ActiveCharacter,
+    Character,
+    ChatSettings,
+    Message,
+    SentMessage,
+    User,
+)
 
 
 def every_cell(database: Path) -> list[tuple[str, object]]:
@@ -85,32 +92,82 @@ async def test_forget_leaves_nothing_of_the_user_in_any_table(
     assert "Aurora, where are you from?" not in said_by_li  # it went with Alice's photo
 
 
-async def test_retention_job_deletes_only_old_messages(
-    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_retention_removes_old_turns_and_whatever_they_leave_behind(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, li: FakeUser, sessions: Any
 ) -> None:
-    character = await seed_character(sessions, alice)
+    """HISTORY_RETENTION_DAYS: turns older than that go, and so do the characters (with their
+    photo's file id, share code and active-character rows) and the users they leave without
+    a single turn (README, Limits and privacy)."""
+    bob = FakeUser(1003, "Bob", "bob", language_code="en")
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    anna = await seed_character(sessions, alice, file_id="AgAC-anna", name="Anna")
+    bea = await seed_character(sessions, bob, file_id="AgAC-bea", name="Bea")
+    fresh = await seed_character(sessions, li, file_id="AgAC-fresh", name="小雨")  # no turns yet
     async with sessions() as session, session.begin():
-        for age_days, said in ((40, "old"), (31, "older than a month"), (2, "recent")):
-            turn = await queries.add_message(
+        await queries.set_share_code(session, anna.id, "anna-code")
+        await queries.set_chat_voice(session, alice.id, True)
+        copy = await queries.create_character(
+            session,
+            chat_id=bob.id,
+            owner_id=bob.id,
+            photo_file_id="AgAC-anna",
+            description="a copy",
+            persona_name="Anna",
+            persona_traits="warm",
+            persona_style="short",
+            language="en",
+            source_character_id=anna.id,
+        )
+        turns = {}
+        for character, author, said in (
+            (anna, alice.id, "an old secret"),
+            (anna, None, "an old answer"),
+            (bea, bob.id, "old words to Bea"),
+            (bea, bob.id, "new words to Bea"),
+            (copy, bob.id, "new words to the copy"),
+        ):
+            turns[said] = await queries.add_message(
                 session,
                 character_id=character.id,
-                chat_id=alice.id,
-                author_id=alice.id,
-                author_name="Alice",
-                role="user",
+                chat_id=character.chat_id,
+                author_id=author,
+                author_name="someone",
+                role="user" if author else "character",
                 text=said,
             )
-            created = datetime.now(UTC) - timedelta(days=age_days)
-            await session.execute(
-                update(Message).where(Message.id == turn.id).values(created_at=created)
-            )
+        await queries.add_sent_messages(session, turns["an old answer"].id, "voice", [41])
+        old = [turns[s].id for s in ("an old secret", "an old answer", "old words to Bea")]
+        await session.execute(
+            update(Message).where(Message.id.in_(old)).values(created_at=long_ago)
+        )
+        made_long_ago = [anna.id, bea.id, copy.id]
+        await session.execute(
+            update(Character).where(Character.id.in_(made_long_ago)).values(created_at=long_ago)
+        )
+        await session.execute(
+            update(User).where(User.id.in_([alice.id, bob.id])).values(created_at=long_ago)
+        )
     services = SimpleNamespace(
         settings=SimpleNamespace(history_retention_days=30), sessions=sessions
     )
     await _prune_history(SimpleNamespace(bot_data={"services": services}))  # type: ignore[arg-type]
+
     async with sessions() as session:
-        turns = await queries.last_turns(session, character.id, 10)
-    assert [t.text for t in turns] == ["recent"]
+        texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
+        characters = (await session.scalars(select(Character).order_by(Character.id))).all()
+        users = (await session.scalars(select(User.id).order_by(User.id))).all()
+        active = (await session.execute(select(ActiveCharacter.character_id))).scalars().all()
+        sent = (await session.scalars(select(SentMessage.telegram_message_id))).all()
+        settings = (await session.scalars(select(ChatSettings.chat_id))).all()
+        assert await queries.character_by_share_code(session, "anna-code") is None
+    assert texts == ["new words to Bea", "new words to the copy"]
+    assert [c.id for c in characters] == [bea.id, fresh.id, copy.id]
+    assert "AgAC-anna" not in {c.photo_file_id for c in characters if c.id != copy.id}
+    assert characters[-1].source_character_id is None  # its source is gone
+    assert users == sorted([bob.id, li.id])
+    assert sorted(active) == sorted([bea.id, fresh.id])
+    assert sent == [] and settings == []
 
 
 @pytest.mark.parametrize("days", [0, 7])

@@ -37,11 +37,19 @@ EXPECTED_INDEXES = {
         ("ix_messages_character_id_id", ("character_id", "id"), False),
         ("ix_messages_chat_id_telegram_message_id", ("chat_id", "telegram_message_id"), False),
         ("ix_messages_author_id_chat_id", ("author_id", "chat_id"), False),
+        ("ix_messages_created_at", ("created_at",), False),
     },
     "active_characters": {
         ("ix_active_characters_character_id", ("character_id",), False),
     },
-    "pictures": {("ix_pictures_telegram_message_id", ("telegram_message_id",), False)},
+    "sent_messages": {
+        (
+            "ix_sent_messages_chat_id_telegram_message_id",
+            ("chat_id", "telegram_message_id"),
+            False,
+        ),
+        ("ix_sent_messages_message_id", ("message_id",), False),
+    },
     "users": set(),
 }
 
@@ -71,7 +79,7 @@ def _describe_schema(connection: Connection) -> dict[str, Any]:
                 )
                 for fk in inspector.get_foreign_keys(table)
             }
-            for table in ("characters", "messages", "active_characters", "pictures")
+            for table in ("characters", "messages", "active_characters", "sent_messages")
         },
     }
 
@@ -100,7 +108,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         "messages",
         "active_characters",
         "chat_settings",
-        "pictures",
+        "sent_messages",
     }
     assert schema["indexes"] == EXPECTED_INDEXES
     assert schema["unique"] == {("uq_characters_share_code", ("share_code",))}
@@ -112,7 +120,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         },
         "messages": {(("character_id",), "characters", "CASCADE")},
         "active_characters": {(("character_id",), "characters", "CASCADE")},
-        "pictures": {(("message_id",), "messages", "CASCADE")},
+        "sent_messages": {(("message_id",), "messages", "CASCADE")},
     }
     assert version == ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
