@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,6 +53,7 @@ from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_database_async
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -127,18 +130,12 @@ async def _start_services(application: Application) -> None:
     # DDL is transactional, so a failed upgrade leaves the schema as it was.
     await upgrade_database_async(settings.database_url)
     engine = create_engine(settings.database_url)
+    application.bot_data["engine"] = engine
     actor = application.bot_data["injected_actor"]
     if actor is None:
-        log.info(
-            "loading models (caption %s, dialogue %s, image %s)",
-            settings.caption_model,
-            settings.dialogue_model,
-            settings.image_model or "none",
-        )
-        actor = await asyncio.to_thread(Actor.load, settings.inference)
-        if settings.warm_up:
-            log.info("warmed up in %.1f s", await actor.warm_up())
-    application.bot_data["engine"] = engine
+        actor = await _load_models(application, settings)
+        if actor is None:
+            return  # stopped while loading: PTB ends the run after post_init
     application.bot_data["services"] = Services(
         settings=settings,
         actor=actor,
@@ -153,6 +150,67 @@ async def _start_services(application: Application) -> None:
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)
     await _start_http(application, settings, actor, engine)
+
+
+async def _load_models(application: Application, settings: Settings) -> Actor | None:
+    """Load and warm up the models; None when a stop signal comes first. A download or a
+    large checkpoint can take minutes, and SIGTERM must not wait for them: loading runs on
+    a daemon thread of its own, which the process leaves behind when it exits."""
+    log.info(
+        "loading models (caption %s, dialogue %s, image %s)",
+        settings.caption_model,
+        settings.dialogue_model,
+        settings.image_model or "none",
+    )
+    loop = asyncio.get_running_loop()
+    loaded: asyncio.Future[Actor] = loop.create_future()
+
+    def load() -> None:
+        try:
+            actor = Actor.load(settings.inference)
+        except BaseException as exc:  # handed to the event loop, raised there
+            loop.call_soon_threadsafe(_settle, loaded, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, loaded, actor, None)
+
+    threading.Thread(target=load, name="load-models", daemon=True).start()
+    actor = await _unless_stopped(application, loaded)
+    if actor is None or not settings.warm_up:
+        return actor
+    warm = await _unless_stopped(application, asyncio.ensure_future(actor.warm_up()))
+    if warm is None:
+        await asyncio.to_thread(actor.close, settings.shutdown_grace_s)
+        await actor.aclose()
+        return None
+    log.info("warmed up in %.1f s", warm)
+    return actor
+
+
+def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
+    if future.done():  # given up on: the process is stopping
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
+async def _unless_stopped(application: Application, work: asyncio.Future[T]) -> T | None:
+    """`work`'s result, or None (and `work` cancelled) once a stop signal came."""
+    stop: asyncio.Event | None = application.bot_data.get("stop_requested")
+    if stop is None:  # no signal handlers (tests): nothing can stop it
+        return await work
+    stopped = asyncio.ensure_future(stop.wait())
+    either: list[asyncio.Future[Any]] = [work, stopped]
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not work.done():
+        work.cancel()
+        log.info("stopped while starting")
+        return None
+    return work.result()
 
 
 async def _start_http(
@@ -295,9 +353,11 @@ async def _serve_webhook(application: Application) -> int:
 def _stop_on_signals(application: Application) -> None:
     """SIGINT/SIGTERM: stop taking work, then let the run end (`bot_data["on_signal"]`)."""
     loop = asyncio.get_running_loop()
+    stop_requested = application.bot_data["stop_requested"] = asyncio.Event()
 
     def on_signal() -> None:
         log.info("stopping")
+        stop_requested.set()  # models still loading: given up (`_load_models`)
         task = loop.create_task(stop_taking_work(application))
         task.add_done_callback(lambda _: application.bot_data["on_signal"]())
         application.bot_data["stop_task"] = task  # keep a reference until it is done

@@ -93,8 +93,9 @@ class FakeHub:
     def is_slow(self, repo_id: str, path: str) -> bool:
         return (repo_id, path) in self._slow
 
-    def closing(self) -> bool:
-        return self._closing.is_set()
+    def wait_closing(self, seconds: float) -> bool:
+        """Wait up to `seconds`; whether the hub is stopping."""
+        return self._closing.wait(seconds)
 
 
 _INFO = re.compile(r"/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/[^/]+)?")
@@ -161,12 +162,14 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data)
                 return
             hub.trickling.set()
-            for byte in data:
-                if hub.closing():
-                    break
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-                hub._closing.wait(0.5)
             self.close_connection = True
+            for byte in data:
+                if hub.wait_closing(0.5):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client went away
+                    return
 
     return Handler
