@@ -42,7 +42,7 @@ from bot.handlers import (
 )
 from bot.limits import UserLimits
 from bot.menus import register_commands
-from bot.ops.metrics import Health, Metrics, database_reachable
+from bot.ops.metrics import Health, HealthCheck, Metrics, database_reachable
 from bot.ops.webserver import BotServer, Webhook, host_and_port
 from bot.sending.bot_api import RetryingRateLimiter
 from bot.services import Services, services
@@ -131,6 +131,7 @@ async def _start_services(application: Application) -> None:
     await upgrade_database_async(settings.database_url)
     engine = create_engine(settings.database_url)
     application.bot_data["engine"] = engine
+    await _start_http(application, settings, engine)  # /healthz says "starting" meanwhile
     actor = application.bot_data["injected_actor"]
     if actor is None:
         actor = await _load_models(application, settings)
@@ -149,7 +150,18 @@ async def _start_services(application: Application) -> None:
     await register_commands(application)
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)
-    await _start_http(application, settings, actor, engine)
+    metrics: Metrics = application.bot_data["metrics"]
+    metrics.watch(lambda: actor.queue_depth, actor.memory_in_use)
+    actor.observe_stages(metrics.observe_stage)
+    for server in application.bot_data["http"]:
+        server.start_accepting_updates()
+    if settings.telegram_webhook_url:  # ready: Telegram may post now
+        assert settings.telegram_webhook_secret is not None  # cli refuses to start without
+        await application.bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
 
 
 async def _load_models(application: Application, settings: Settings) -> Actor | None:
@@ -213,38 +225,48 @@ async def _unless_stopped(application: Application, work: asyncio.Future[T]) -> 
     return work.result()
 
 
-async def _start_http(
-    application: Application, settings: Settings, actor: Actor, engine: AsyncEngine
-) -> None:
-    """The webhook (then Telegram is told where it is) and/or /healthz + /metrics, if set."""
+async def _start_http(application: Application, settings: Settings, engine: AsyncEngine) -> None:
+    """The webhook (TELEGRAM_WEBHOOK_LISTEN) and /healthz + /metrics (METRICS_LISTEN; in
+    webhook mode without it, on the webhook's port), before the models load."""
     metrics: Metrics = application.bot_data["metrics"]
-    metrics.watch(lambda: actor.queue_depth, actor.memory_in_use)
-    actor.observe_stages(metrics.observe_stage)
-    webhook = None
+
+    async def probe() -> Health:
+        found: Services | None = application.bot_data.get("services")
+        return Health(
+            models=found is not None,
+            worker=found is not None and found.actor.working and not found.actor.stuck,
+            database=await database_reachable(engine),
+        )
+
+    health = HealthCheck(probe)
+    servers = []
     if settings.telegram_webhook_url:
         assert settings.telegram_webhook_secret is not None  # cli refuses to start without
-        secret = settings.telegram_webhook_secret.get_secret_value()
-        webhook = Webhook(urlsplit(settings.telegram_webhook_url).path or "/", secret)
-    listen = settings.telegram_webhook_listen if webhook else settings.metrics_listen
-    if not listen:
-        return
-
-    async def health() -> Health:
-        return Health(
-            worker=actor.working,
-            database=await database_reachable(engine),
-            models="services" in application.bot_data,
+        path = urlsplit(settings.telegram_webhook_url).path or "/"
+        webhook = Webhook(path, settings.telegram_webhook_secret.get_secret_value())
+        apart = settings.metrics_listen not in ("", settings.telegram_webhook_listen)
+        servers.append(
+            (
+                settings.telegram_webhook_listen,
+                BotServer(
+                    application,
+                    webhook=webhook,
+                    metrics=None if apart else metrics,
+                    health=None if apart else health,
+                ),
+            )
         )
-
-    server = BotServer(application, metrics, health, webhook)
-    await server.start(*host_and_port(listen))
-    application.bot_data["http"] = server
-    if webhook is not None:
-        await application.bot.set_webhook(
-            settings.telegram_webhook_url,
-            secret_token=webhook.secret,
-            allowed_updates=Update.ALL_TYPES,
+        if apart:
+            servers.append(
+                (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
+            )
+    elif settings.metrics_listen:
+        servers.append(
+            (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
         )
+    application.bot_data["http"] = [server for _, server in servers]
+    for listen, server in servers:
+        await server.start(*host_and_port(listen))
 
 
 async def stop_taking_work(application: Application) -> None:
@@ -254,8 +276,7 @@ async def stop_taking_work(application: Application) -> None:
     if application.bot_data.get("stopping"):
         return
     application.bot_data["stopping"] = True
-    server: BotServer | None = application.bot_data.get("http")
-    if server is not None:
+    for server in application.bot_data.get("http", []):
         server.stop_accepting_updates()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
@@ -267,8 +288,7 @@ async def stop_taking_work(application: Application) -> None:
 
 async def _after_stop(application: Application) -> None:
     """post_stop: every update was handled; /healthz and /metrics go last."""
-    server: BotServer | None = application.bot_data.pop("http", None)
-    if server is not None:
+    for server in application.bot_data.pop("http", []):
         await server.stop()
 
 

@@ -116,6 +116,12 @@ class Actor:
         """The worker is alive and taking jobs (the health check's "worker")."""
         return self._worker.alive
 
+    @property
+    def stuck(self) -> bool:
+        """A model job has run past STAGE_TIMEOUT_S and still holds the worker (a hung GPU):
+        its users were told to try again, and nothing else runs until it ends."""
+        return self._worker.running_for_s > self._config.stage_timeout_s
+
     def observe_stages(self, callback: Callable[[str, float], None] | None) -> None:
         """Have `callback(kind, seconds)` called (on the worker thread) after every job."""
         self._worker.on_stage_done = callback

@@ -85,6 +85,7 @@ class Worker:
         # Called on this thread with (kind, seconds from queueing to result) of every job done.
         self.on_stage_done = on_stage_done
         self._batch: list[_Job] = []  # the jobs running now (failed at close after the grace)
+        self._batch_started: float | None = None  # when they began (perf_counter), or None
         self._cond = threading.Condition()
         self._latencies: dict[str, deque[float]] = {s.kind: deque(maxlen=2000) for s in stages}
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -139,6 +140,14 @@ class Worker:
             return list(self._latencies[kind])
 
     @property
+    def running_for_s(self) -> float:
+        """Seconds the batch running now has run (0.0 when idle): past the stage timeout,
+        its callers gave up, and the model (a stuck GPU) still holds the worker."""
+        with self._cond:
+            started = self._batch_started
+        return 0.0 if started is None else time.perf_counter() - started
+
+    @property
     def alive(self) -> bool:
         """Taking work and its thread running (for the health check)."""
         return not self._closed and self._thread.is_alive()
@@ -182,7 +191,7 @@ class Worker:
                 if batch:
                     self._idle = False
                     self._running = len(batch)
-                    self._batch = batch
+                    self._batch, self._batch_started = batch, now
                     return batch
 
     def _most_urgent(self, now: float) -> Stage | None:
@@ -227,7 +236,7 @@ class Worker:
             # Idle before callers wake up, so what they read of `depth` is already true.
             with self._cond:
                 self._running = 0
-                self._batch = []
+                self._batch, self._batch_started = [], None
                 for job, resolve in zip(batch, resolutions, strict=True):
                     if resolve is None:  # a retry: first in its chat, its chat first in line
                         chats = self._queues[job.stage.kind]
