@@ -96,6 +96,11 @@ class Settings(BaseSettings):
             return "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - only."
         return None
 
+    def secrets(self) -> list[str]:
+        """What no log line may show: the bot token, the webhook secret, the LLM key."""
+        found = (self.telegram_bot_token, self.telegram_webhook_secret, self.llm_api_key)
+        return [secret.get_secret_value() for secret in found if secret is not None]
+
     @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:

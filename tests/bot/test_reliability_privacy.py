@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bot_kit import BACKENDS, bot_settings
+from aiohttp import web
+from bot_kit import BACKENDS, bot_settings, free_port
 from fake_telegram import FakeTelegram, FakeUser
 from reliability_kit import (
     answer_to,
@@ -311,3 +314,78 @@ async def test_a_picture_the_safety_checker_passes_is_sent(
     assert not [
         c for c in telegram.calls if c.params.get("text") == TEXTS["picture_withheld"]["en"]
     ]
+
+
+@contextlib.asynccontextmanager
+async def echoing_engine() -> AsyncIterator[str]:
+    """An OpenAI-compatible engine on 127.0.0.1 (its /v1 URL): it answers every reply with
+    one line, except a request whose last words contain "REFUSE": that gets a 400 whose body
+    quotes the request and its key back, as real engines' error messages may."""
+
+    async def complete(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        said = body["messages"][-1]["content"]
+        if "REFUSE" in str(said):
+            key = request.headers.get("Authorization", "")
+            message = f"Invalid request {said!r} (sent with {key}). Check the request body."
+            error = {"message": message, "type": "BadRequestError", "code": 400}
+            return web.json_response({"object": "error", **error}, status=400)
+        line = "Nice to meet you! I love this park in the spring."
+        if not body.get("stream"):
+            return web.json_response({"choices": [{"message": {"content": line}}]})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for word in line.split(" "):
+            chunk = {"choices": [{"delta": {"content": word + " "}}]}
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", complete)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_conversation_leaves_no_words_and_no_secret_in_the_logs(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    database: Path,
+    sessions: Any,
+    alice: FakeUser,
+    log_output: Any,
+) -> None:
+    """LOG_MESSAGE_TEXT=false at LOG_LEVEL=DEBUG, in webhook mode with a serving engine that
+    needs a key: the whole log holds nothing a user wrote and none of the three secrets, not
+    even when the engine's error quotes them."""
+    port = free_port()
+    async with echoing_engine() as engine_url:
+        settings = bot_settings(
+            telegram,
+            database,
+            tiny_models,
+            image_model="",
+            llm_api_base=engine_url,
+            llm_api_key="sk-llm-key-4d9f1c",
+            telegram_webhook_url=f"http://127.0.0.1:{port}/telegram",
+            telegram_webhook_secret="webhook-secret-7e2b",
+            telegram_webhook_listen=f"127.0.0.1:{port}",
+        )
+        stream = log_output(settings.secrets())
+        async with bot_running(settings, None):
+            await seed_character(sessions, alice)
+            answer = await exchange(telegram, alice, "my words: periwinkle-saxophone-42", 60)
+            told = await exchange(telegram, alice, "REFUSE this: zebra-quokka-77", 60)
+    assert told.params["text"] == TEXTS["try_again"]["en"]
+    output = stream.getvalue()
+    for private in ("periwinkle-saxophone", "zebra-quokka", answer.params["text"]):
+        assert private not in output
+    for secret in (telegram.token.split(":", 1)[1], "webhook-secret-7e2b", "sk-llm-key-4d9f1c"):
+        assert secret not in output
+    assert "DEBUG" in output and "HTTP 400, BadRequestError" in output  # still useful

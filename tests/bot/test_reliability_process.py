@@ -164,3 +164,40 @@ async def test_sigterm_while_the_models_load_ends_the_process_at_once(
         downloads = [r for r in hub.requests if r.endswith("/model.safetensors")]
     assert downloads[-1].startswith("GET")  # it was downloading when told to stop
     assert not telegram.calls_to("deleteWebhook")  # it never began to take updates
+
+
+async def test_the_webhook_secret_is_redacted_from_the_log_of_photo_talk_run(
+    telegram: FakeTelegram, tiny_models: TinyModels, tmp_path: Path, database: Path
+) -> None:
+    """At LOG_LEVEL=DEBUG with LOG_MESSAGE_TEXT=true PTB logs every Bot API call with its
+    parameters, setWebhook's secret_token among them: the CLI redacts it like the token."""
+    port = free_port()
+    secret = "process-log-secret-5c1a"
+    env = bot_env(
+        telegram,
+        tiny_models,
+        database,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+        TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        WARM_UP="false",
+        LOG_LEVEL="DEBUG",
+        LOG_MESSAGE_TEXT="true",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    reading = asyncio.create_task(process.stderr.read())  # a full pipe would stall the bot
+    try:
+        await telegram.wait_for("setWebhook", timeout=120)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), STOP_WITHIN_S)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = (await reading).decode()
+    assert "setWebhook" in log and "[REDACTED]" in log
+    assert secret not in log
