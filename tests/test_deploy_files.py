@@ -7,6 +7,7 @@ PyPI or Debian's base), and starting the stack.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,3 +70,29 @@ def test_gpu_services_reserve_an_nvidia_device_and_vllm_is_opt_in(
     assert vllm["image"].startswith("vllm/vllm-openai")
     assert "/health" in " ".join(vllm["healthcheck"]["test"])
     assert "models:/models" in vllm["volumes"]
+
+
+def _default(value: str) -> str:
+    """A compose value with `${NAME:-default}` interpolation, as compose resolves it unset."""
+    found = re.fullmatch(r"\$\{[A-Z_]+:-(?P<default>[^}]*)\}", value)
+    return found["default"] if found else value
+
+
+def test_vllm_leaves_room_for_the_bots_own_models_on_a_shared_gpu(
+    compose: dict[str, Any],
+) -> None:
+    """vLLM takes its share of the whole GPU at start (0.9 unless told): on the bot's GPU it
+    must leave the picture, voice and recognition models room, or run on a GPU of its own."""
+    services = compose["services"]
+    command = [str(part) for part in services["vllm"]["command"]]
+    flag = "--gpu-memory-utilization"
+    share = float(_default(command[command.index(flag) + 1])) if flag in command else 0.9
+
+    def gpus(name: str) -> set[str] | None:
+        [device] = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        ids = device.get("device_ids")
+        return None if ids is None else {str(i) for i in ids}  # None: from the first GPU on
+
+    bot, vllm = gpus("bot"), gpus("vllm")
+    if bot is None or vllm is None or bot & vllm:  # one GPU for both
+        assert share <= 0.5  # 12 GB of a 24 GB card stay with the bot
