@@ -197,3 +197,22 @@ def test_a_model_from_pretrained_downloaded_starts_again_offline(
     )
     assert again.returncode == 0, again.stderr
     assert "could not be downloaded" not in again.stderr
+
+
+def test_a_start_prints_no_routine_library_notices(tmp_path: Path, tiny_models: TinyModels) -> None:
+    """What transformers and the kernels hub repeat at every start about what the README
+    already says (no torchvision: Pillow image processors; offline: no publisher check)."""
+    env = offline_env(
+        tmp_path / "hf",
+        HF_HUB_OFFLINE="1",
+        CAPTION_MODEL=str(tiny_models.caption),  # BLIP: its image processor needs torchvision
+        DIALOGUE_MODEL=str(tiny_models.dialogue),
+        IMAGE_MODEL="",
+        SAFETY_MODEL="",
+        TTS_MODEL="",
+        ASR_MODEL="",
+    )
+    run = chat(env, tmp_path, str(photo(tmp_path)), said="hello\n")
+    assert run.returncode == 0, run.stderr
+    assert "requires torchvision" not in run.stderr
+    assert "publisher trust check" not in run.stderr
