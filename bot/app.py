@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,7 +43,7 @@ from bot.handlers import (
 )
 from bot.limits import UserLimits
 from bot.menus import register_commands
-from bot.ops.metrics import Health, Metrics, database_reachable
+from bot.ops.metrics import Health, HealthCheck, Metrics, database_reachable
 from bot.ops.webserver import BotServer, Webhook, host_and_port
 from bot.sending.bot_api import RetryingRateLimiter
 from bot.services import Services, services
@@ -52,6 +54,7 @@ from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_database_async
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -128,19 +131,14 @@ async def _start_services(application: Application) -> None:
     # DDL is transactional, so a failed upgrade leaves the schema as it was.
     await upgrade_database_async(settings.database)
     engine = create_engine(settings.database)
+    application.bot_data["engine"] = engine
+    await _start_http(application, settings, engine)  # /healthz says "starting" meanwhile
     actor = application.bot_data["injected_actor"]
     started = time.perf_counter()
     if actor is None:
-        log.info(
-            "loading models (caption %s, dialogue %s, image %s)",
-            settings.caption_model,
-            settings.dialogue_model,
-            settings.image_model or "none",
-        )
-        actor = await asyncio.to_thread(Actor.load, settings.inference)
-        if settings.warm_up:
-            log.info("warmed up in %.1f s", await actor.warm_up())
-    application.bot_data["engine"] = engine
+        actor = await _load_models(application, settings)
+        if actor is None:
+            return  # stopped while loading: PTB ends the run after post_init
     application.bot_data["services"] = Services(
         settings=settings,
         actor=actor,
@@ -154,7 +152,18 @@ async def _start_services(application: Application) -> None:
     await register_commands(application)
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)
-    await _start_http(application, settings, actor, engine)
+    metrics: Metrics = application.bot_data["metrics"]
+    metrics.watch(lambda: actor.queue_depth, actor.memory_in_use)
+    actor.observe_stages(metrics.observe_stage)
+    for server in application.bot_data["http"]:
+        server.start_accepting_updates()
+    if settings.telegram_webhook_url:  # ready: Telegram may post now
+        assert settings.telegram_webhook_secret is not None  # cli refuses to start without
+        await application.bot.set_webhook(
+            settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
     log.info(
         "photo-talk is ready as @%s (%s), models loaded in %.1f s: %s",
         application.bot.username,
@@ -164,38 +173,109 @@ async def _start_services(application: Application) -> None:
     )
 
 
-async def _start_http(
-    application: Application, settings: Settings, actor: Actor, engine: AsyncEngine
-) -> None:
-    """The webhook (then Telegram is told where it is) and/or /healthz + /metrics, if set."""
+async def _load_models(application: Application, settings: Settings) -> Actor | None:
+    """Load and warm up the models; None when a stop signal comes first. A download or a
+    large checkpoint can take minutes, and SIGTERM must not wait for them: loading runs on
+    a daemon thread of its own, which the process leaves behind when it exits."""
+    log.info(
+        "loading models (caption %s, dialogue %s, image %s)",
+        settings.caption_model,
+        settings.dialogue_model,
+        settings.image_model or "none",
+    )
+    loop = asyncio.get_running_loop()
+    loaded: asyncio.Future[Actor] = loop.create_future()
+
+    def load() -> None:
+        try:
+            actor = Actor.load(settings.inference)
+        except BaseException as exc:  # handed to the event loop, raised there
+            loop.call_soon_threadsafe(_settle, loaded, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, loaded, actor, None)
+
+    threading.Thread(target=load, name="load-models", daemon=True).start()
+    actor = await _unless_stopped(application, loaded)
+    if actor is None or not settings.warm_up:
+        return actor
+    warm = await _unless_stopped(application, asyncio.ensure_future(actor.warm_up()))
+    if warm is None:
+        await asyncio.to_thread(actor.close, settings.shutdown_grace_s)
+        await actor.aclose()
+        return None
+    log.info("warmed up in %.1f s", warm)
+    return actor
+
+
+def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
+    if future.done():  # given up on: the process is stopping
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
+async def _unless_stopped(application: Application, work: asyncio.Future[T]) -> T | None:
+    """`work`'s result, or None (and `work` cancelled) once a stop signal came."""
+    stop: asyncio.Event | None = application.bot_data.get("stop_requested")
+    if stop is None:  # no signal handlers (tests): nothing can stop it
+        return await work
+    stopped = asyncio.ensure_future(stop.wait())
+    either: list[asyncio.Future[Any]] = [work, stopped]
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not work.done():
+        work.cancel()
+        log.info("stopped while starting")
+        return None
+    return work.result()
+
+
+async def _start_http(application: Application, settings: Settings, engine: AsyncEngine) -> None:
+    """The webhook (TELEGRAM_WEBHOOK_LISTEN) and /healthz + /metrics (METRICS_LISTEN; in
+    webhook mode without it, on the webhook's port), before the models load."""
     metrics: Metrics = application.bot_data["metrics"]
-    metrics.watch(lambda: actor.queue_depth, actor.memory_in_use)
-    actor.observe_stages(metrics.observe_stage)
-    webhook = None
+
+    async def probe() -> Health:
+        found: Services | None = application.bot_data.get("services")
+        return Health(
+            models=found is not None,
+            worker=found is not None and found.actor.working and not found.actor.stuck,
+            database=await database_reachable(engine),
+        )
+
+    health = HealthCheck(probe)
+    servers = []
     if settings.telegram_webhook_url:
         assert settings.telegram_webhook_secret is not None  # cli refuses to start without
-        secret = settings.telegram_webhook_secret.get_secret_value()
-        webhook = Webhook(urlsplit(settings.telegram_webhook_url).path or "/", secret)
-    listen = settings.telegram_webhook_listen if webhook else settings.metrics_listen
-    if not listen:
-        return
-
-    async def health() -> Health:
-        return Health(
-            worker=actor.working,
-            database=await database_reachable(engine),
-            models="services" in application.bot_data,
+        path = urlsplit(settings.telegram_webhook_url).path or "/"
+        webhook = Webhook(path, settings.telegram_webhook_secret.get_secret_value())
+        apart = settings.metrics_listen not in ("", settings.telegram_webhook_listen)
+        servers.append(
+            (
+                settings.telegram_webhook_listen,
+                BotServer(
+                    application,
+                    webhook=webhook,
+                    metrics=None if apart else metrics,
+                    health=None if apart else health,
+                ),
+            )
         )
-
-    server = BotServer(application, metrics, health, webhook)
-    await server.start(*host_and_port(listen))
-    application.bot_data["http"] = server
-    if webhook is not None:
-        await application.bot.set_webhook(
-            settings.telegram_webhook_url,
-            secret_token=webhook.secret,
-            allowed_updates=Update.ALL_TYPES,
+        if apart:
+            servers.append(
+                (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
+            )
+    elif settings.metrics_listen:
+        servers.append(
+            (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
         )
+    application.bot_data["http"] = [server for _, server in servers]
+    for listen, server in servers:
+        await server.start(*host_and_port(listen))
 
 
 async def stop_taking_work(application: Application) -> None:
@@ -205,8 +285,7 @@ async def stop_taking_work(application: Application) -> None:
     if application.bot_data.get("stopping"):
         return
     application.bot_data["stopping"] = True
-    server: BotServer | None = application.bot_data.get("http")
-    if server is not None:
+    for server in application.bot_data.get("http", []):
         server.stop_accepting_updates()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
@@ -218,8 +297,7 @@ async def stop_taking_work(application: Application) -> None:
 
 async def _after_stop(application: Application) -> None:
     """post_stop: every update was handled; /healthz and /metrics go last."""
-    server: BotServer | None = application.bot_data.pop("http", None)
-    if server is not None:
+    for server in application.bot_data.pop("http", []):
         await server.stop()
 
 
@@ -233,12 +311,19 @@ async def _stop_services(application: Application) -> None:
 
 
 async def _prune_history(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily: delete messages older than HISTORY_RETENTION_DAYS."""
+    """Daily: delete turns older than HISTORY_RETENTION_DAYS, and the characters and users
+    they leave without any turn."""
     svc = services(context)
     cutoff = datetime.now(UTC) - timedelta(days=svc.settings.history_retention_days)
     async with svc.sessions() as session, session.begin():
-        removed = await queries.prune_messages_before(session, cutoff)
-    log.info("retention: removed %d messages older than %s", removed, cutoff.date())
+        pruned = await queries.prune_history(session, cutoff)
+    log.info(
+        "retention: removed %d messages older than %s, %d characters and %d users left without any",
+        pruned.messages,
+        cutoff.date(),
+        pruned.characters,
+        pruned.users,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -296,9 +381,11 @@ async def _serve_webhook(application: Application) -> int:
 def _stop_on_signals(application: Application) -> None:
     """SIGINT/SIGTERM: stop taking work, then let the run end (`bot_data["on_signal"]`)."""
     loop = asyncio.get_running_loop()
+    stop_requested = application.bot_data["stop_requested"] = asyncio.Event()
 
     def on_signal() -> None:
         log.info("stopping")
+        stop_requested.set()  # models still loading: given up (`_load_models`)
         task = loop.create_task(stop_taking_work(application))
         task.add_done_callback(lambda _: application.bot_data["on_signal"]())
         application.bot_data["stop_task"] = task  # keep a reference until it is done

@@ -13,7 +13,7 @@ async def download(bot: Bot, file_id: str) -> bytes:
     """The bytes of a file Telegram keeps for us (retrying transient faults; getFile is
     retried by the bot's RetryingRateLimiter, the download itself here)."""
     telegram_file = await bot.get_file(file_id)
-    return bytes(await retrying(telegram_file.download_as_bytearray))
+    return bytes(await retrying(telegram_file.download_as_bytearray, reads_only=True))
 
 
 async def load_photo(bot: Bot, actor: Actor, file_id: str) -> Image.Image:

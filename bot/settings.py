@@ -82,8 +82,10 @@ class Settings(BaseSettings):
 
     telegram_webhook_url: str = ""  # set: Telegram posts updates there instead of long polling
     telegram_webhook_secret: SecretStr | None = None  # required with a webhook URL
-    telegram_webhook_listen: str = "0.0.0.0:8080"  # the webhook, /healthz and /metrics
-    metrics_listen: str = ""  # polling mode: host:port for /healthz and /metrics; empty = off
+    telegram_webhook_listen: str = "0.0.0.0:8080"  # the webhook (+ /healthz, /metrics: see below)
+    # host:port for /healthz and /metrics; in webhook mode, off the webhook's port when it
+    # differs (empty there: they share the webhook's port; empty in polling mode: off).
+    metrics_listen: str = ""
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=60)  # running model work may finish
 
     def webhook_problem(self) -> str | None:
@@ -115,6 +117,17 @@ class Settings(BaseSettings):
                 ("recognition", self.asr_model),
             )
         )
+
+    def secrets(self) -> list[str]:
+        """What no log line may show: the bot token, the webhook secret, the LLM key, the
+        database password."""
+        found = (
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.llm_api_key,
+            self.database_password,
+        )
+        return [secret.get_secret_value() for secret in found if secret is not None]
 
     @field_validator(
         "telegram_bot_token", "telegram_webhook_secret", "database_password", mode="before"

@@ -123,9 +123,10 @@ class Actor:
         return self._lanes.alive
 
     @property
-    def busy_for(self) -> float:
-        """Seconds the longest-running model job has run (0 when idle): a stuck GPU shows."""
-        return self._lanes.busy_for
+    def stuck(self) -> bool:
+        """A model job has run past STAGE_TIMEOUT_S and still holds its lane (a hung GPU):
+        its users were told to try again, and nothing else runs there until it ends."""
+        return self._lanes.busy_for > self._config.stage_timeout_s
 
     def observe_stages(self, callback: Callable[[str, float], None] | None) -> None:
         """Have `callback(kind, seconds)` called (on a lane's thread) after every job."""

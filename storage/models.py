@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utc_now
+from storage.records import SentKind
 
 ROLE_USER = "user"
 ROLE_CHARACTER = "character"
@@ -75,6 +77,8 @@ class Message(Base):
         Index("ix_messages_chat_id_telegram_message_id", "chat_id", "telegram_message_id"),
         # forget_user / forget_user_in_chat without scanning every message.
         Index("ix_messages_author_id_chat_id", "author_id", "chat_id"),
+        # Retention: turns older than HISTORY_RETENTION_DAYS without reading them all.
+        Index("ix_messages_created_at", "created_at"),
         CheckConstraint(f"role IN ('{ROLE_USER}', '{ROLE_CHARACTER}')", name="role"),
     )
 
@@ -92,16 +96,29 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
-class Picture(Base):
-    """A talking picture sent for a character's turn (the first, and each /image since):
-    replies to any of them route to the turn's character."""
+SENT_KINDS: tuple[str, ...] = get_args(SentKind)
+"""What a sent message carried: a piece of a line's text, its voice, a talking picture, or
+its talking video (a video note, a video or an animation)."""
 
-    __tablename__ = "pictures"
-    __table_args__ = (Index("ix_pictures_telegram_message_id", "telegram_message_id"),)
+
+class SentMessage(Base):
+    """A Telegram message the bot sent for a character's turn (every piece of its text, its
+    voice, each talking picture, its video): replies to any of them route to its character."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (
+        # Reply routing. Not unique: a group's ids start again in its supergroup.
+        Index("ix_sent_messages_chat_id_telegram_message_id", "chat_id", "telegram_message_id"),
+        # Deleting turns (retention, /forget, /reset) finds what they sent.
+        Index("ix_sent_messages_message_id", "message_id"),
+        CheckConstraint(f"kind IN {SENT_KINDS}", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
     telegram_message_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
 
 
 class ActiveCharacter(Base):

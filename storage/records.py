@@ -9,6 +9,8 @@ from typing import Literal
 # The same two words as inference.types.Role (storage may not import inference: the bot
 # translates a stored turn into a model turn); tests/test_one_definition.py keeps them equal.
 Role = Literal["user", "character"]
+# What a message the bot sent for a line carried (storage.models.SENT_KINDS).
+SentKind = Literal["text", "voice", "picture", "video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,16 @@ class Stats:
     users: int
     characters: int
     messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What the retention job removed: old turns, and the characters and users they left
+    with no turn at all."""
+
+    messages: int
+    characters: int
+    users: int
 
 
 @dataclass(frozen=True, slots=True)

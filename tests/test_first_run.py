@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fake_hub import FakeHub
 from fake_telegram import FakeTelegram
 from PIL import Image
 from tiny_checkpoints import TinyModels
@@ -148,3 +149,70 @@ async def test_run_without_the_hub_fails_with_one_clear_line(tmp_path: Path) -> 
     assert process.returncode == 1
     assert lines[-1].startswith("IMAGE_MODEL='someone/not-downloaded-painter' could not be")
     assert "Traceback" not in stderr.decode()
+
+
+def sharded_repo(folder: Path, dialogue: Path) -> Path:
+    """The tiny dialogue checkpoint as hub repositories look: weights in shards, and files
+    `from_pretrained` never fetches (a README, the original weights)."""
+    from transformers import AutoModelForCausalLM
+
+    shutil.copytree(dialogue, folder, ignore=shutil.ignore_patterns("*.safetensors*"))
+    AutoModelForCausalLM.from_pretrained(dialogue).save_pretrained(folder, max_shard_size="20KB")
+    (folder / "README.md").write_text("# tiny/dialogue\n", encoding="utf-8")
+    (folder / "original").mkdir()
+    (folder / "original" / "consolidated.pth").write_bytes(b"\0" * 1024)
+    assert len(list(folder.glob("model-*.safetensors"))) > 1
+    return folder
+
+
+def test_a_model_from_pretrained_downloaded_starts_again_offline(
+    tmp_path: Path, tiny_models: TinyModels
+) -> None:
+    """The Hugging Face cache as the hub client writes it: `photo-talk chat` downloads the
+    dialogue model from a (fake, local) hub through from_pretrained, which fetches only the
+    files it needs; then the same command starts with the hub gone (HF_HUB_OFFLINE=1)."""
+    hf_home = tmp_path / "hf"
+    settings = {
+        "CAPTION_MODEL": str(tiny_models.caption),
+        "DIALOGUE_MODEL": "tiny/dialogue",
+        "IMAGE_MODEL": "",
+        "SAFETY_MODEL": "",
+        "TTS_MODEL": "",
+        "ASR_MODEL": "",
+    }
+    with FakeHub() as hub:
+        hub.add("tiny/dialogue", sharded_repo(tmp_path / "repo", tiny_models.dialogue))
+        online = offline_env(hf_home, **settings) | {"HF_ENDPOINT": hub.endpoint}
+        first = chat(online, tmp_path, str(photo(tmp_path)), said="hello\n")
+    assert first.returncode == 0, first.stderr
+    snapshot = next((hf_home / "hub" / "models--tiny--dialogue" / "snapshots").iterdir())
+    fetched = {p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()}
+    assert "README.md" not in fetched and "model.safetensors.index.json" in fetched  # in part
+
+    again = chat(
+        offline_env(hf_home, HF_HUB_OFFLINE="1", **settings),
+        tmp_path,
+        str(photo(tmp_path)),
+        said="hello\n",
+    )
+    assert again.returncode == 0, again.stderr
+    assert "could not be downloaded" not in again.stderr
+
+
+def test_a_start_prints_no_routine_library_notices(tmp_path: Path, tiny_models: TinyModels) -> None:
+    """What transformers and the kernels hub repeat at every start about what the README
+    already says (no torchvision: Pillow image processors; offline: no publisher check)."""
+    env = offline_env(
+        tmp_path / "hf",
+        HF_HUB_OFFLINE="1",
+        CAPTION_MODEL=str(tiny_models.caption),  # BLIP: its image processor needs torchvision
+        DIALOGUE_MODEL=str(tiny_models.dialogue),
+        IMAGE_MODEL="",
+        SAFETY_MODEL="",
+        TTS_MODEL="",
+        ASR_MODEL="",
+    )
+    run = chat(env, tmp_path, str(photo(tmp_path)), said="hello\n")
+    assert run.returncode == 0, run.stderr
+    assert "requires torchvision" not in run.stderr
+    assert "publisher trust check" not in run.stderr

@@ -34,11 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings()
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    llm_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-    password = settings.database_password
-    secrets = [token, llm_key, password.get_secret_value() if password else ""]
-    configure_logging(settings.log_level, secrets, message_text=settings.log_message_text)
+    configure_logging(
+        settings.log_level, settings.secrets(), message_text=settings.log_message_text
+    )
     try:
         return _run(args, settings)
     except ModelUnavailable as exc:

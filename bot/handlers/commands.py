@@ -12,7 +12,9 @@ from bot.failures import failure_key
 from bot.handlers.common import (
     Place,
     character_for_command,
+    display_name,
     is_group_admin,
+    remember_language,
     sender,
     speaks_for,
     user_language,
@@ -25,6 +27,7 @@ from bot.services import services
 from bot.texts import text
 from inference.errors import InferenceError
 from storage import queries
+from storage.errors import NotFound
 
 RECENT_CHARACTERS = 10
 
@@ -51,29 +54,36 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """/lang: buttons to choose Chinese or English (or /lang zh, /lang en)."""
     message = update.effective_message
     assert message is not None
+    speaker = Place.of(update).user_id  # an anonymous admin chooses for its chat
+    async with services(context).sessions() as session, session.begin():
+        await queries.upsert_user(session, speaker, display_name(message))
     choice = (context.args or [""])[0].lower()
     if choice in ("zh", "en"):
-        await _set_language(update, context, choice)
+        await _set_language(context, speaker, choice)
         await message.reply_text(text("lang_set", choice))  # type: ignore[arg-type]
         return
+    # Whoever presses chooses for themself; an anonymous admin's buttons name its chat.
+    suffix = "" if speaker == sender(update).id else f":{speaker}"
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("中文", callback_data="lang:zh"),
-                InlineKeyboardButton("English", callback_data="lang:en"),
+                InlineKeyboardButton("中文", callback_data=f"lang:zh{suffix}"),
+                InlineKeyboardButton("English", callback_data=f"lang:en{suffix}"),
             ]
         ]
     )
     await message.reply_text("中文 / English?", reply_markup=keyboard)
 
 
-async def _set_language(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
-    user = sender(update)
-    async with services(context).sessions() as session, session.begin():
-        await queries.upsert_user(session, user.id, user.full_name)
-        await queries.set_user_language(session, user.id, lang)
-    if context.user_data is not None:
-        context.user_data["lang"] = lang
+async def _set_language(context: ContextTypes.DEFAULT_TYPE, speaker: int, lang: str) -> bool:
+    """Store `speaker`'s choice; False when they are unknown (forgotten since /lang)."""
+    try:
+        async with services(context).sessions() as session, session.begin():
+            await queries.set_user_language(session, speaker, lang)
+    except NotFound:
+        return False
+    remember_language(context, speaker, lang)
+    return True
 
 
 async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -210,10 +220,21 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None and query.data is not None
     svc, place = services(context), Place.of(update)
     kind, _, value = query.data.partition(":")
-    if kind == "lang" and value in ("zh", "en"):
-        await _set_language(update, context, value)
+    if kind == "lang":
+        choice, _, speaker_text = value.partition(":")
+        speaker = int(speaker_text) if speaker_text else place.user_id
+        if speaker == place.user_id:  # their own choice: a row for it, whatever happened since
+            async with svc.sessions() as session, session.begin():
+                await queries.upsert_user(session, speaker, sender(update).full_name)
+        # An anonymous admin's buttons are pressed by a real admin of the chat it spoke for.
+        chosen = (
+            choice in ("zh", "en")
+            and await speaks_for(context.bot, place, speaker)
+            and await _set_language(context, speaker, choice)
+        )
         await query.answer()
-        await query.edit_message_text(text("lang_set", value))  # type: ignore[arg-type]
+        if chosen:
+            await query.edit_message_text(text("lang_set", choice))  # type: ignore[arg-type]
         return
     lang = await user_language(update, context)
     if kind == "use":

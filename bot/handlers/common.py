@@ -34,20 +34,36 @@ def display_name(message: Message) -> str:
     return user.full_name if user is not None else "?"
 
 
-async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language | None:
-    """The language the user chose with /lang; None when they never chose one."""
-    cached = context.user_data.get("lang") if context.user_data is not None else None
-    if cached in ("zh", "en"):
-        return cast(Language, cached)
+def speaker_id(update: Update) -> int | None:
+    """Who is speaking: the user, or for anonymous admins and channels, which write as
+    Telegram's service accounts shared by every group, the chat they write for."""
+    message = update.message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id
     user = update.effective_user
-    if user is None:
+    return user.id if user is not None else None
+
+
+def remember_language(context: ContextTypes.DEFAULT_TYPE, speaker: int, lang: str) -> None:
+    """Cache a speaker's /lang choice; keyed by the speaker, as an anonymous admin's
+    `user_data` is that of GroupAnonymousBot, shared by every group."""
+    if context.user_data is not None:
+        context.user_data["lang"] = (speaker, lang)
+
+
+async def chosen_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language | None:
+    """The language the speaker (see `speaker_id`) chose with /lang; None when never chosen."""
+    speaker = speaker_id(update)
+    if speaker is None:
         return None
+    cached = context.user_data.get("lang") if context.user_data is not None else None
+    if isinstance(cached, tuple) and cached[0] == speaker and cached[1] in ("zh", "en"):
+        return cast(Language, cached[1])
     async with services(context).sessions() as session:
-        stored = await queries.get_user_language(session, user.id)
+        stored = await queries.get_user_language(session, speaker)
     if stored not in ("zh", "en"):
         return None
-    if context.user_data is not None:
-        context.user_data["lang"] = stored
+    remember_language(context, speaker, stored)
     return cast(Language, stored)
 
 
@@ -77,15 +93,12 @@ class Place:
 
     @classmethod
     def of(cls, update: Update) -> Place:
-        """Anonymous admins and channels write as Telegram's service accounts, shared by every
-        group: such a sender is known by the chat it writes for (`sender_chat`) instead."""
-        chat, user, message = update.effective_chat, update.effective_user, update.message
+        """The user is the speaker (`speaker_id`): the chat an anonymous admin or a channel
+        writes for, not Telegram's service account."""
+        chat = update.effective_chat
         assert chat is not None
-        if message is not None and message.sender_chat is not None:
-            user_id = message.sender_chat.id
-        else:
-            user_id = user.id if user is not None else chat.id
-        return cls(chat.id, user_id, is_group(chat))
+        user_id = speaker_id(update)
+        return cls(chat.id, chat.id if user_id is None else user_id, is_group(chat))
 
     @property
     def active(self) -> tuple[int, int]:

@@ -29,6 +29,34 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Notices that libraries repeat at every start about what the README already says: without
+# torchvision (PyPI's CPU torch has none) image processors use Pillow; offline, the kernels
+# hub cannot check the publisher of kernels already cached. Logger name -> what they say.
+ROUTINE_NOTICES = {
+    "transformers.utils.import_utils": "requires torchvision (not installed); falling back to",
+    "kernels._internals.hf_hub": "Skipping publisher trust check for",
+}
+
+
+class DropNotice(logging.Filter):
+    """Drops the records of one logger that say `words`; everything else it logs passes."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self._words = words
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self._words not in record.getMessage()
+
+
+def quiet_routine_notices() -> None:
+    """Filters on the loggers that print ROUTINE_NOTICES (idempotent: added once)."""
+    for name, words in ROUTINE_NOTICES.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, DropNotice) for f in logger.filters):
+            logger.addFilter(DropNotice(words))
+
+
 def configure_logging(level: str, secrets: list[str], *, message_text: bool = False) -> None:
     """Log to stderr at `level`, with secrets redacted from every handler's output; without
     `message_text` (LOG_MESSAGE_TEXT) no update or request body is logged, even at DEBUG."""
@@ -42,6 +70,7 @@ def configure_logging(level: str, secrets: list[str], *, message_text: bool = Fa
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_routine_notices()
     if not message_text:
         # At DEBUG these log every update, Bot API call and SQL statement with its parameters
         # (SQLAlchemy's engine logs statements at INFO already).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # Stage latencies run from milliseconds (a caption on a GPU) to minutes (a video on a CPU).
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 DATABASE_CHECK_S = 3.0
+HEALTH_TTL_S = 1.0
 
 
 class Metrics:
@@ -90,15 +91,38 @@ def update_kind(update: Update) -> str:
 
 @dataclass(frozen=True)
 class Health:
-    """What /healthz reports; `ok` only when every part is."""
+    """What /healthz reports: "starting" until the models are loaded and warmed up, then "ok"
+    only while the worker takes work (no job stuck past STAGE_TIMEOUT_S) and the database
+    answers."""
 
+    models: bool
     worker: bool
     database: bool
-    models: bool
 
     @property
-    def ok(self) -> bool:
-        return self.worker and self.database and self.models
+    def status(self) -> str:
+        if not self.models:
+            return "starting"
+        return "ok" if self.worker and self.database else "unhealthy"
+
+
+class HealthCheck:
+    """`probe()`'s answer, asked at most once every `ttl_s`: whoever polls /healthz, however
+    often, costs the database one query a second. Callers meanwhile share the last answer."""
+
+    def __init__(self, probe: Callable[[], Awaitable[Health]], ttl_s: float = HEALTH_TTL_S):
+        self._probe = probe
+        self._ttl_s = ttl_s
+        self._lock = asyncio.Lock()
+        self._last: Health | None = None
+        self._at = 0.0
+
+    async def __call__(self) -> Health:
+        async with self._lock:  # requests arriving together wait for one probe
+            now = asyncio.get_running_loop().time()
+            if self._last is None or now - self._at >= self._ttl_s:
+                self._last, self._at = await self._probe(), now
+            return self._last
 
 
 async def database_reachable(engine: AsyncEngine) -> bool:

@@ -1,4 +1,5 @@
-"""The bot's HTTP side: Telegram's webhook (secret checked), /healthz and /metrics on one port.
+"""The bot's HTTP side: Telegram's webhook (secret checked), /healthz and /metrics, on one port
+or (METRICS_LISTEN in webhook mode) the last two off the public one.
 
 python-telegram-bot 22 has its own webhook server (`run_webhook`, tornado), but it serves the
 webhook path only: adding /healthz and /metrics to it means reaching into its private
@@ -36,32 +37,45 @@ class Webhook:
 
 
 class BotServer:
-    """Serves /healthz and /metrics, and with a `webhook` the updates Telegram posts."""
+    """Serves /healthz and /metrics when given `metrics` and `health`, and with a `webhook`
+    the updates Telegram posts."""
 
     def __init__(
         self,
         application: Application,
-        metrics: Metrics,
-        health: Callable[[], Awaitable[Health]],
+        *,
+        metrics: Metrics | None = None,
+        health: Callable[[], Awaitable[Health]] | None = None,
         webhook: Webhook | None = None,
     ) -> None:
         self._application = application
         self._metrics = metrics
         self._health = health
         self._webhook = webhook
-        self._accepting = True
+        self._accepting = False  # until the bot is ready (`start_accepting_updates`)
         self._runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> None:
         app = web.Application(client_max_size=MAX_UPDATE_BYTES)
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/metrics", self._metrics_page)
+        serves = []
+        if self._health is not None:
+            app.router.add_get("/healthz", self._healthz)
+            serves.append("/healthz")
+        if self._metrics is not None:
+            app.router.add_get("/metrics", self._metrics_page)
+            serves.append("/metrics")
         if self._webhook is not None:
             app.router.add_post(self._webhook.path, self._update)
+            serves.append("the webhook")
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
-        log.info("listening on %s:%d (%s)", host, port, "webhook" if self._webhook else "metrics")
+        log.info("listening on %s:%d (%s)", host, port, ", ".join(serves))
+
+    def start_accepting_updates(self) -> None:
+        """The models are ready: updates Telegram posts are taken from now on (before, it
+        got 503 and kept them, so a stop while loading loses none)."""
+        self._accepting = True
 
     def stop_accepting_updates(self) -> None:
         """From now on Telegram gets 503 and keeps the update for later: nothing is lost."""
@@ -91,11 +105,18 @@ class BotServer:
         return web.Response()
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        assert self._health is not None
         health = await self._health()
-        body = {"worker": health.worker, "database": health.database, "models": health.models}
-        return web.json_response(body, status=200 if health.ok else 503)
+        body = {
+            "status": health.status,
+            "models": health.models,
+            "worker": health.worker,
+            "database": health.database,
+        }
+        return web.json_response(body, status=200 if health.status == "ok" else 503)
 
     async def _metrics_page(self, request: web.Request) -> web.Response:
+        assert self._metrics is not None
         return web.Response(
             body=self._metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"}
         )

@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter
 
 from bot.telegram_text import fit_caption, split_message
@@ -24,15 +25,36 @@ T = TypeVar("T")
 SEND_ATTEMPTS = 3
 
 
-async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
-    """Run a Bot API call, retrying 5xx/timeouts with backoff (429s are the rate limiter's)."""
+# The connection failed before the request left: Telegram never saw it.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def may_repeat(exc: TelegramError, *, reads_only: bool) -> bool:
+    """Whether a failed Bot API call can be made again without doing it twice: always for a
+    call that only reads; for one that sends or changes something, only when the request
+    never left, or Telegram answered with a 5xx. A timeout or a dropped connection after
+    the request was sent may hide a call Telegram carried out (PTB: "may have succeeded")."""
+    if not isinstance(exc, NetworkError) or isinstance(exc, BadRequest):  # 4xx, 429: final
+        return False
+    if reads_only:
+        return True
+    cause = exc.__cause__
+    if isinstance(cause, httpx.HTTPError):  # no answer came
+        return isinstance(cause, _NEVER_SENT)
+    # Answered (a 5xx, its page perhaps not JSON), not an unknown failure inside PTB.
+    return cause is None or isinstance(cause, TelegramError)
+
+
+async def retrying(
+    call: Callable[[], Awaitable[T]], *, reads_only: bool, attempts: int = SEND_ATTEMPTS
+) -> T:
+    """Run a Bot API call, retrying with backoff what `may_repeat` (429s are the rate
+    limiter's)."""
     for attempt in range(1, attempts + 1):
         try:
             return await call()
-        except (RetryAfter, BadRequest):  # BadRequest is a NetworkError, but a 4xx is final
-            raise
-        except (TimedOut, NetworkError) as exc:
-            if attempt == attempts:
+        except TelegramError as exc:
+            if attempt == attempts or not may_repeat(exc, reads_only=reads_only):
                 raise
             delay = 0.5 * 2 ** (attempt - 1)
             log.warning(
@@ -44,7 +66,9 @@ async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATT
 
 class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood control (429s waited out), plus `retrying` around every Bot API call:
-    replies, edits and getFile all survive a 5xx or a timeout, not only `send_text`.
+    replies, edits and getFile all survive a 5xx or a request that never left, and reads
+    (get*) a timeout too; a send that timed out is never repeated (see `may_repeat`).
+    Drafts never delay a final message: one goes only when it would wait for nothing.
     `on_sent(method)` is told of every send* call that succeeded (for /metrics)."""
 
     def __init__(
@@ -52,6 +76,7 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> None:
         super().__init__(*args, **kwargs)
         self._on_sent = on_sent
+        self._finals_waiting = 0  # calls other than drafts that wait for the limiter
 
     async def process_request(
         self,
@@ -68,13 +93,50 @@ class RetryingRateLimiter(AIORateLimiter):
             return await callback(*args, **kwargs)
         limited = super().process_request
         if endpoint == "sendMessageDraft":  # a preview, the final message follows: no retries
+            if not self._room_for_a_draft():
+                return True  # skipped, as if shown: the next draft or the final has newer text
             return await limited(callback, args, kwargs, endpoint, data, rate_limit_args)
-        result = await retrying(
-            lambda: limited(callback, args, kwargs, endpoint, data, rate_limit_args)
-        )
+        with self._waiting(callback) as call:
+            result = await retrying(
+                lambda: limited(call, args, kwargs, endpoint, data, rate_limit_args),
+                reads_only=endpoint.startswith("get"),
+            )
         if self._on_sent is not None and endpoint.startswith("send"):
             self._on_sent(endpoint)
         return result
+
+    def _room_for_a_draft(self) -> bool:
+        """A draft would pass the limiter at once and no final message waits there. (PTB's
+        AIORateLimiter queues every call in one line, first come first served: a draft
+        queued there would go before a final message that came after it.)"""
+        overall = self._base_limiter
+        return (
+            self._finals_waiting == 0
+            and self._retry_after_event.is_set()  # no flood wait under way
+            and (overall is None or overall.has_capacity())
+        )
+
+    @contextlib.contextmanager
+    def _waiting(self, callback: Any) -> Iterator[Any]:
+        """`callback`, counted in `_finals_waiting` until the limiter first lets it run (or
+        the call ends without running)."""
+        waiting = True
+
+        def done_waiting() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                self._finals_waiting -= 1
+
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            done_waiting()
+            return await callback(*args, **kwargs)
+
+        self._finals_waiting += 1
+        try:
+            yield run
+        finally:
+            done_waiting()
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
@@ -93,18 +155,30 @@ async def send_text(
 ) -> Message:
     """Send `text` (split at 4096) as plain text; returns the first message sent. Transient
     faults are retried by the bot's RetryingRateLimiter."""
+    return (await send_pieces(bot, chat_id, text, reply_to=reply_to, markup=markup))[0]
+
+
+async def send_pieces(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    *,
+    reply_to: int | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+) -> list[Message]:
+    """`send_text`, returning every message sent: one per piece of a long text."""
     pieces = split_message(text) or ["…"]
-    first: Message | None = None
+    sent = []
     for index, piece in enumerate(pieces):
-        sent = await bot.send_message(
-            chat_id,
-            piece,
-            reply_parameters=_reply(reply_to if index == 0 else None),
-            reply_markup=markup if index == len(pieces) - 1 else None,
+        sent.append(
+            await bot.send_message(
+                chat_id,
+                piece,
+                reply_parameters=_reply(reply_to if index == 0 else None),
+                reply_markup=markup if index == len(pieces) - 1 else None,
+            )
         )
-        first = first or sent
-    assert first is not None
-    return first
+    return sent
 
 
 async def send_picture(

@@ -12,9 +12,10 @@ from PIL import Image
 from telegram import Bot, Message
 from telegram.error import TelegramError
 
-from bot.sending.bot_api import send_text
+from bot.sending.bot_api import send_pieces
 from bot.sending.media_order import Ticket
 from bot.sending.pictures import draw_picture
+from bot.sending.sent import remember_sent
 from bot.sending.status import StatusMessage
 from bot.sending.videos import send_talking_video
 from bot.sending.voices import speak_line
@@ -44,7 +45,7 @@ class SpokenLine:
 async def say(
     svc: Services, bot: Bot, character: CharacterRecord, line: str, *, reply_to: int | None
 ) -> SpokenLine | None:
-    """Store the character's turn, send it, then remember its Telegram id for reply routing.
+    """Store the character's turn, send it, then remember its Telegram ids for reply routing.
 
     The turn is committed before sending: if Telegram fails for good, the conversation is
     still whole and the line can be drawn again with /image. None when the character was
@@ -65,14 +66,15 @@ async def say(
         log.info("character %d was forgotten before its line was said", character.id)
         return None
     try:
-        sent = await send_text(bot, character.chat_id, line, reply_to=reply_to)
+        pieces = await send_pieces(bot, character.chat_id, line, reply_to=reply_to)
     except TelegramError:
         log.exception("could not send character %d's line; it is stored", character.id)
         return SpokenLine(turn.id, line, None)
     with contextlib.suppress(NotFound):  # cleared by /reset meanwhile: nothing to link
         async with svc.sessions() as session, session.begin():
-            await queries.set_telegram_message_id(session, turn.id, sent.message_id)
-    return SpokenLine(turn.id, line, sent)
+            await queries.set_telegram_message_id(session, turn.id, pieces[0].message_id)
+    await remember_sent(svc, turn.id, "text", pieces)
+    return SpokenLine(turn.id, line, pieces[0])
 
 
 async def voice_and_video(

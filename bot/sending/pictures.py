@@ -15,13 +15,12 @@ from bot.failures import failure_key
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_picture, send_text
 from bot.sending.media_order import Ticket
+from bot.sending.sent import remember_sent
 from bot.sending.status import StatusMessage
 from bot.services import Services
 from bot.texts import text
 from inference.errors import InferenceError
 from inference.types import Language
-from storage import queries
-from storage.errors import NotFound
 from storage.records import CharacterRecord
 
 if TYPE_CHECKING:
@@ -61,11 +60,7 @@ async def draw_picture(
                 await send_text(bot, chat_id, text("picture_withheld", lang), reply_to=reply_to)
             else:
                 sent = await send_picture(bot, chat_id, picture.jpeg, reply_to=reply_to)
-                try:
-                    async with svc.sessions() as session, session.begin():
-                        await queries.add_picture(session, line.turn_id, sent.message_id)
-                except NotFound:
-                    log.info("turn %d was cleared while its picture was drawn", line.turn_id)
+                await remember_sent(svc, line.turn_id, "picture", [sent])
         await status.update(text("status_done", lang, name=character.persona_name))
     except InferenceError as exc:
         log.warning("talking picture failed: %s", exc)

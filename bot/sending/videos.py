@@ -14,6 +14,7 @@ from bot.downloads import load_photo
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_video
 from bot.sending.media_order import Ticket
+from bot.sending.sent import remember_sent
 from bot.services import Services
 from inference.errors import InferenceError
 from inference.types import Speech
@@ -63,7 +64,10 @@ async def send_talking_video(
             )
         if video is not None:  # None: no face in the photo, nothing to animate
             async with ticket.turn("video"):
-                await send_video(bot, chat_id, video, note=not group, reply_to=line.message_id)
+                sent = await send_video(
+                    bot, chat_id, video, note=not group, reply_to=line.message_id
+                )
+            await remember_sent(svc, line.turn_id, "video", [sent])
     except InferenceError as exc:
         log.warning("talking video of character %d failed: %s", character.id, exc)
     except TelegramError:

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.rows import persona_of
 from bot.sending.bot_api import action_while_slow, send_voice
 from bot.sending.media_order import Ticket
+from bot.sending.sent import remember_sent
 from bot.services import Services
 from inference.errors import InferenceError
 from inference.types import Speech
@@ -68,10 +69,12 @@ async def speak_line(
         return None
     async with ticket.turn("voice"):
         try:
-            await send_voice(
+            sent = await send_voice(
                 bot, character.chat_id, speech.ogg_opus, duration_s=speech.duration_s,
                 reply_to=line.message_id,
             )  # fmt: skip
         except TelegramError:
             log.exception("could not send character %d's voice", character.id)
+            return speech
+    await remember_sent(svc, line.turn_id, "voice", [sent])
     return speech

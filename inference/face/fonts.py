@@ -10,8 +10,6 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from inference.writing import has_cjk
-
 log = logging.getLogger(__name__)
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -42,14 +40,25 @@ _PREFERRED_FACE = "SC"  # in Noto/Source Han collections: simplified-Chinese gly
 
 
 def find_font(text: str = "") -> str | None:
-    """Path of a font for `text`: a CJK font if any, else DejaVu-like, else None (Pillow's own)."""
+    """Path of a font for `text`: a CJK font if any, else DejaVu-like, else None (Pillow's own).
+    Without a CJK font Chinese is drawn as empty boxes: `warn_without_cjk_font` says so."""
     cjk = _cjk_fonts()
     if cjk:
         return cjk[0]
-    latin = next((p for p in LATIN_FONT_PATHS if Path(p).is_file()), None)
-    if latin is None and has_cjk(text):
-        log.warning("no CJK font found; install fonts-noto-cjk to draw Chinese text")
-    return latin
+    return next((p for p in LATIN_FONT_PATHS if Path(p).is_file()), None)
+
+
+@functools.cache
+def warn_without_cjk_font() -> bool:
+    """At start, once: a machine without a CJK font (pip installs bring none) would draw every
+    Chinese line as empty boxes, silently; one log line says what to install. True: found."""
+    if _cjk_fonts():
+        return True
+    log.warning(
+        "no CJK font found: Chinese lines would be drawn as empty boxes; install the "
+        "fonts-noto-cjk package (e.g. apt install fonts-noto-cjk)"
+    )
+    return False
 
 
 @functools.cache

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huggingface_hub import HfApi, constants, snapshot_download
-from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+from huggingface_hub import HfApi, constants
+from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
+from huggingface_hub.file_download import repo_folder_name
+from huggingface_hub.utils import validate_repo_id
 
 from inference.errors import ModelUnavailable
 
@@ -22,10 +24,9 @@ def model_source(setting: str, model: str) -> str:
     or the hub id itself when it must be downloaded and the hub answers."""
     if Path(model).expanduser().is_dir():
         return str(Path(model).expanduser())
-    try:
-        return str(snapshot_download(model, local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
-        pass  # not in the cache (or not a valid id: the probe says which)
+    cached = cached_snapshot(model)
+    if cached is not None:
+        return str(cached)
     if constants.HF_HUB_OFFLINE:
         raise ModelUnavailable(_advice(setting, model, "HF_HUB_OFFLINE is set"))
     try:
@@ -37,6 +38,29 @@ def model_source(setting: str, model: str) -> str:
         reason = f"{constants.ENDPOINT} did not answer: {type(exc).__name__}"
         raise ModelUnavailable(_advice(setting, model, reason)) from None
     return model
+
+
+def cached_snapshot(model: str) -> Path | None:
+    """The cached snapshot of `model`'s main branch, as the hub client left it, or None.
+
+    Not `snapshot_download(local_files_only=True)`: it refuses a snapshot its cached file
+    listing shows incomplete, and from_pretrained downloads only what it needs (the shards
+    of one format, no README). Loading from the folder finds what it needs or says what is
+    missing.
+    """
+    try:
+        validate_repo_id(model)
+    except HFValidationError:
+        return None  # not an id (the probe says so)
+    repo = Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=model, repo_type="model")
+    try:
+        commit = (repo / "refs" / "main").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    snapshot = repo / "snapshots" / commit
+    if not commit or not snapshot.is_dir() or not any(snapshot.iterdir()):
+        return None
+    return snapshot
 
 
 def _advice(setting: str, model: str, reason: str) -> str:

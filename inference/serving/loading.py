@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inference.config import InferenceConfig
+from inference.face.fonts import warn_without_cjk_font
 from inference.face.painter import TalkingPainter
 from inference.face.safety import SafetyChecker
 from inference.serving.device import default_dtype, resolve_device
@@ -44,6 +45,7 @@ def load_models(config: InferenceConfig) -> Models:
     media_device = resolve_device(config.media_device) if config.media_device else device
     media_dtype = default_dtype(media_device)
     log.info("loading models on %s (%s), media on %s", device, dtype, media_device)
+    warn_without_cjk_font()  # every line is drawn in a bubble, with or without IMAGE_MODEL
     # Every model's files first (cache or folder: no network), so a missing one fails now.
     served = bool(config.llm_api_base)  # caption and dialogue run on the serving engine
     one_model = config.dialogue_model.strip() == config.caption_model.strip()

@@ -87,11 +87,11 @@ class Worker:
         # Called on this thread with (kind, seconds from queueing to result) of every job done.
         self.on_stage_done = on_stage_done
         self._batch: list[_Job] = []  # the jobs running now (failed at close after the grace)
+        self._batch_started: float | None = None  # when they began (perf_counter), or None
         self._cond = threading.Condition()
         self._latencies: dict[str, deque[float]] = {s.kind: deque(maxlen=2000) for s in stages}
         self.name = name
         self._on_start = on_start  # run first on the worker's own thread (e.g. its CUDA stream)
-        self._running_since: float | None = None  # when the batch running now started
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -145,9 +145,11 @@ class Worker:
 
     @property
     def busy_for(self) -> float:
-        """Seconds the batch running now has run (0 when idle): a stuck device shows here."""
-        since = self._running_since
-        return 0.0 if since is None else time.perf_counter() - since
+        """Seconds the batch running now has run (0.0 when idle): past the stage timeout, its
+        callers gave up, and the model (a stuck GPU) still holds the worker."""
+        with self._cond:
+            started = self._batch_started
+        return 0.0 if started is None else time.perf_counter() - started
 
     def stages(self) -> list[str]:
         """The kinds of job this worker runs."""
@@ -197,7 +199,7 @@ class Worker:
                 if batch:
                     self._idle = False
                     self._running = len(batch)
-                    self._batch = batch
+                    self._batch, self._batch_started = batch, now
                     return batch
 
     def _most_urgent(self, now: float) -> Stage | None:
@@ -240,15 +242,11 @@ class Worker:
         while (batch := self._take_batch()) is not None:
             for job in batch:
                 _call_soon(job, _started)
-            self._running_since = time.perf_counter()
-            try:
-                resolutions = self._run_batch(batch)
-            finally:
-                self._running_since = None
+            resolutions = self._run_batch(batch)
             # Idle before callers wake up, so what they read of `depth` is already true.
             with self._cond:
                 self._running = 0
-                self._batch = []
+                self._batch, self._batch_started = [], None
                 for job, resolve in zip(batch, resolutions, strict=True):
                     if resolve is None:  # a retry: first in its chat, its chat first in line
                         chats = self._queues[job.stage.kind]

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
@@ -189,7 +190,7 @@ class RemoteEngine:
             self._context.learn(limit)
             room = limit - prompt if prompt is not None and prompt < limit else None
             raise PromptTooLong(f"HTTP {status}: the prompt is too long for {limit} tokens", room)
-        log.error("serving engine refused a request: HTTP %d %s", status, detail[:200])
+        log.error("serving engine refused a request: HTTP %d, %s", status, refusal_reason(detail))
         raise EngineRefused(f"HTTP {status}")
 
     async def _retrying(self, call: Any) -> str:
@@ -222,6 +223,40 @@ class RemoteEngine:
 
 class _Overloaded(Exception):
     """An answer that says: try again later (429, 503, ...)."""
+
+
+# Refusals worth naming, found in the engine's error message and logged in these words only.
+_KNOWN_REFUSALS = (
+    (("context length", "maximum context", "too long"), "the prompt is longer than its context"),
+    (("does not exist", "not found", "unknown model"), "no such model (or path) is served"),
+    (("api key", "unauthorized", "authentication"), "the LLM_API_KEY was refused"),
+    (("image", "multimodal", "mm_"), "it does not take the photo as sent"),
+)
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,47}")
+_NUMBER = re.compile(r"\d+")
+
+
+def refusal_reason(detail: str) -> str:
+    """What to log of an engine's error answer: its error type and, for refusals it knows,
+    the reason in its own words with the figures of the first sentence (token counts).
+    Never the message itself: an engine may quote the request, i.e. what users wrote."""
+    try:
+        body = json.loads(detail)
+    except ValueError:
+        body = None
+    # OpenAI and vLLM: {"error": {...}} or {"message", "type"}; FastAPI: {"detail"}; or HTML.
+    error = body.get("error", body) if isinstance(body, dict) else {"message": detail}
+    if not isinstance(error, dict):
+        error = {"message": str(error)}
+    kinds = [str(error.get(key, "")) for key in ("type", "code")]
+    kind = next((k for k in kinds if _IDENTIFIER.fullmatch(k)), "error of no known type")
+    message = str(error.get("message") or error.get("detail") or "").lower()
+    first = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0]
+    for words, reason in _KNOWN_REFUSALS:
+        if any(word in message for word in words):
+            figures = ", ".join(_NUMBER.findall(first)[:4]) if words[0] == "context length" else ""
+            return f"{kind}: {reason}" + (f" ({figures})" if figures else "")
+    return kind
 
 
 def _body(model: str, messages: list[dict[str, Any]], max_tokens: int) -> dict[str, Any]:

@@ -18,22 +18,27 @@ from storage.queries.characters import (
 from storage.queries.chats import get_chat_settings, set_chat_video, set_chat_voice
 from storage.queries.messages import (
     add_message,
-    add_picture,
+    add_sent_messages,
     character_for_telegram_message,
     clear_history,
     delete_turns,
     last_character_turn,
     last_turns,
-    prune_messages_before,
     set_telegram_message_id,
 )
-from storage.queries.privacy import forget_user, forget_user_in_chat, migrate_chat, stats
+from storage.queries.privacy import (
+    forget_user,
+    forget_user_in_chat,
+    migrate_chat,
+    prune_history,
+    stats,
+)
 from storage.queries.users import get_user_language, set_user_language, upsert_user
 
 __all__ = [
     "GROUP_WIDE_USER_ID",
     "add_message",
-    "add_picture",
+    "add_sent_messages",
     "character_by_share_code",
     "character_for_telegram_message",
     "clear_history",
@@ -48,7 +53,7 @@ __all__ = [
     "last_character_turn",
     "last_turns",
     "migrate_chat",
-    "prune_messages_before",
+    "prune_history",
     "recent_characters",
     "set_active_character",
     "set_character_voice",

@@ -1,8 +1,8 @@
-"""Conversation turns: appending, reply routing, history, clearing and retention."""
+"""Conversation turns: appending, what the bot sent for them (reply routing), history, clearing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +14,10 @@ from storage.models import (
     ROLE_USER,
     Character,
     Message,
-    Picture,
+    SentMessage,
 )
 from storage.queries._common import character_record, message_record, rowcount
-from storage.records import CharacterRecord, MessageRecord, Role
+from storage.records import CharacterRecord, MessageRecord, Role, SentKind
 
 
 async def add_message(
@@ -67,38 +67,47 @@ async def set_telegram_message_id(
         raise NotFound(f"message {message_id}")
 
 
-async def add_picture(session: AsyncSession, message_id: int, telegram_message_id: int) -> None:
-    """Link a character's turn to a talking picture sent for it, so replies to it route.
+async def add_sent_messages(
+    session: AsyncSession, message_id: int, kind: SentKind, telegram_message_ids: Sequence[int]
+) -> None:
+    """Link a character's turn to Telegram messages that carried it (`kind`: every piece of
+    its text, its voice, a talking picture, its video), so replies to any of them route.
 
-    Raises NotFound when the turn is gone (/reset or /forget while it was being drawn).
+    Raises NotFound when the turn is gone (/reset or /forget while it was being sent).
     """
-    if await session.get(Message, message_id) is None:
+    turn = await session.get(Message, message_id)
+    if turn is None:
         raise NotFound(f"message {message_id}")
-    session.add(Picture(message_id=message_id, telegram_message_id=telegram_message_id))
+    session.add_all(
+        SentMessage(
+            message_id=message_id, chat_id=turn.chat_id, telegram_message_id=sent, kind=kind
+        )
+        for sent in telegram_message_ids
+    )
     await session.flush()
 
 
 async def character_for_telegram_message(
     session: AsyncSession, chat_id: int, telegram_message_id: int
 ) -> CharacterRecord | None:
-    """The character whose conversation holds this Telegram message (reply-to routing).
-
-    The message may be a stored turn or a talking picture sent as a reply to one.
-    """
+    """The character whose conversation holds this Telegram message (reply-to routing): one
+    the bot sent for a character's line, or a user's stored turn."""
+    by_sent = (
+        select(Character)
+        .join(Message, Message.character_id == Character.id)
+        .join(SentMessage, SentMessage.message_id == Message.id)
+        .where(
+            SentMessage.chat_id == chat_id, SentMessage.telegram_message_id == telegram_message_id
+        )
+    )
     by_turn = (
         select(Character)
         .join(Message, Message.character_id == Character.id)
         .where(Message.chat_id == chat_id, Message.telegram_message_id == telegram_message_id)
     )
-    by_picture = (
-        select(Character)
-        .join(Message, Message.character_id == Character.id)
-        .join(Picture, Picture.message_id == Message.id)
-        .where(Message.chat_id == chat_id, Picture.telegram_message_id == telegram_message_id)
-    )
     # One indexed lookup each: with an OR, SQLite would scan the whole chat instead. Ids can
     # repeat after a group became a supergroup: the newest wins (in each index's own order).
-    for query in (by_turn.order_by(Message.id.desc()), by_picture.order_by(Picture.id.desc())):
+    for query in (by_sent.order_by(SentMessage.id.desc()), by_turn.order_by(Message.id.desc())):
         character = await session.scalar(query.limit(1))
         if character is not None:
             return character_record(character)
@@ -142,12 +151,4 @@ async def delete_turns(session: AsyncSession, message_ids: list[int]) -> int:
 async def clear_history(session: AsyncSession, character_id: int) -> int:
     """Forget one character's conversation (the character stays); returns turns deleted."""
     result = await session.execute(delete(Message).where(Message.character_id == character_id))
-    return rowcount(result)
-
-
-async def prune_messages_before(session: AsyncSession, cutoff: datetime) -> int:
-    """Delete every turn older than `cutoff` (timezone-aware); returns turns deleted."""
-    if cutoff.tzinfo is None:
-        raise ValueError("cutoff must be timezone-aware")
-    result = await session.execute(delete(Message).where(Message.created_at < cutoff))
     return rowcount(result)

@@ -1,8 +1,11 @@
-"""Forgetting users, moving a group's data to its supergroup, and counts for /stats."""
+"""Forgetting users, retention, moving a group's data to its supergroup, counts for /stats."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -10,10 +13,11 @@ from storage.models import (
     Character,
     ChatSettings,
     Message,
+    SentMessage,
     User,
 )
 from storage.queries._common import character_record, rowcount
-from storage.records import CharacterRecord, Stats
+from storage.records import CharacterRecord, Pruned, Stats
 
 
 async def forget_user(session: AsyncSession, user_id: int) -> list[CharacterRecord]:
@@ -32,15 +36,17 @@ async def forget_user(session: AsyncSession, user_id: int) -> list[CharacterReco
     ]
     # Explicit deletes rather than relying on ON DELETE CASCADE: it needs a per-connection
     # pragma on SQLite, and forgetting must not depend on that.
-    await session.execute(
-        delete(Message).where(Message.character_id.in_(gone) | (Message.author_id == user_id))
+    turns = select(Message.id).where(
+        Message.character_id.in_(gone) | (Message.author_id == user_id)
     )
+    await session.execute(delete(SentMessage).where(SentMessage.message_id.in_(turns)))
+    await session.execute(delete(Message).where(Message.id.in_(turns)))
     await session.execute(
         delete(ActiveCharacter).where(
             ActiveCharacter.character_id.in_(gone) | (ActiveCharacter.user_id == user_id)
         )
     )
-    await session.execute(delete(Character).where(Character.id.in_(gone)))
+    await _delete_characters(session, gone)
     await session.execute(
         update(Character).where(Character.owner_id == user_id).values(owner_id=None)
     )
@@ -73,6 +79,54 @@ async def _characters_from_photos_of(session: AsyncSession, user_id: int) -> set
     return found
 
 
+async def _delete_characters(session: AsyncSession, ids: Collection[int]) -> None:
+    """Delete characters whose turns and active-character rows are gone; their copies stay."""
+    await session.execute(
+        update(Character)
+        .where(Character.source_character_id.in_(ids))
+        .values(source_character_id=None)
+    )
+    await session.execute(delete(Character).where(Character.id.in_(ids)))
+
+
+async def prune_history(session: AsyncSession, cutoff: datetime) -> Pruned:
+    """Retention: delete every turn older than `cutoff` (timezone-aware), then what that left
+    without a single turn: characters (photo file id, persona, share code, active choices)
+    and users (name, language, their private chat's choices). Newer ones are kept, turns or
+    not: they were just made."""
+    if cutoff.tzinfo is None:
+        raise ValueError("cutoff must be timezone-aware")
+    old = select(Message.id).where(Message.created_at < cutoff)
+    await session.execute(delete(SentMessage).where(SentMessage.message_id.in_(old)))
+    messages = rowcount(await session.execute(delete(Message).where(Message.id.in_(old))))
+
+    silent = set(
+        await session.scalars(
+            select(Character.id).where(
+                Character.created_at < cutoff,
+                ~exists().where(Message.character_id == Character.id),
+            )
+        )
+    )
+    await session.execute(delete(ActiveCharacter).where(ActiveCharacter.character_id.in_(silent)))
+    await _delete_characters(session, silent)
+
+    idle = set(
+        await session.scalars(
+            select(User.id).where(
+                User.created_at < cutoff,
+                ~exists().where(Message.author_id == User.id),
+                ~exists().where(Character.owner_id == User.id),
+            )
+        )
+    )
+    await session.execute(delete(ActiveCharacter).where(ActiveCharacter.user_id.in_(idle)))
+    # A private chat's id is the user's id: its /voice and /video choices are theirs.
+    await session.execute(delete(ChatSettings).where(ChatSettings.chat_id.in_(idle)))
+    await session.execute(delete(User).where(User.id.in_(idle)))
+    return Pruned(messages=messages, characters=len(silent), users=len(idle))
+
+
 async def forget_user_in_chat(session: AsyncSession, user_id: int, chat_id: int) -> int:
     """Delete the user's own turns in one chat; returns turns deleted."""
     result = await session.execute(
@@ -93,7 +147,7 @@ async def migrate_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int
     # Settings made in the new chat win too; otherwise the old chat's choices move over.
     if await session.get(ChatSettings, new_chat_id) is not None:
         await session.execute(delete(ChatSettings).where(ChatSettings.chat_id == old_chat_id))
-    for model in (ActiveCharacter, Character, Message, ChatSettings):
+    for model in (ActiveCharacter, Character, Message, SentMessage, ChatSettings):
         await session.execute(
             update(model).where(model.chat_id == old_chat_id).values(chat_id=new_chat_id)
         )

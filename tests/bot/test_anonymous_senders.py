@@ -14,7 +14,7 @@ from tiny_checkpoints import TinyModels
 
 from bot.texts import TEXTS
 from inference.actor import Actor
-from storage.models import Character, Message
+from storage.models import Character, Message, User
 
 FAMILY = FakeChat.supergroup(-1001234567890, "Family")
 CLUB = FakeChat.supergroup(-1009876543210, "Book club")
@@ -83,3 +83,43 @@ async def test_the_groups_real_admins_own_what_its_anonymous_admin_made(
     async with sessions() as session:
         left = (await session.scalars(select(Message).filter_by(author_id=FAMILY.id))).all()
     assert left == []
+
+
+async def test_an_anonymous_admins_language_is_the_groups_not_every_groups(
+    telegram: FakeTelegram, bot: Any, sessions: Any, alice: FakeUser
+) -> None:
+    """/lang by an anonymous admin sets the language of the group it speaks for: not of
+    GroupAnonymousBot, which every group's anonymous admins share (issue 19, item 17)."""
+    bob = FakeUser(1003, "Bob", "bob", language_code="en")
+    for group in (FAMILY, CLUB):
+        telegram.add_chat(group, alice, bob)
+        telegram.set_member(group, alice, "administrator")
+
+    async def answer(chat: FakeChat, said: str, *, anonymous: bool = True) -> SentCall:
+        message = telegram.send_text(alice, chat, said, sender_chat=chat if anonymous else None)
+        return await telegram.wait_for("sendMessage", reply_to(message))
+
+    assert (await answer(FAMILY, "/lang zh")).params["text"] == TEXTS["lang_set"]["zh"]
+    assert (await answer(FAMILY, "/help")).params["text"] == TEXTS["help_group"]["zh"]
+    assert (await answer(CLUB, "/help")).params["text"] == TEXTS["help_group"]["en"]
+    assert (await answer(FAMILY, "/help", anonymous=False)).params["text"] == (
+        TEXTS["help_group"]["en"]  # Alice herself chose nothing
+    )
+    # The buttons of an anonymous admin's /lang: a member's press does nothing, an admin's
+    # chooses for the group.
+    buttons = await answer(CLUB, "/lang")
+    assert buttons.message is not None
+    choice = buttons.message.button_data[0]
+    telegram.press_button(bob, CLUB, buttons.message, choice)
+    await telegram.wait_for("answerCallbackQuery")
+    assert not telegram.calls_to("editMessageText")
+    telegram.press_button(alice, CLUB, buttons.message, choice)
+    done = await telegram.wait_for("editMessageText")
+    assert done.params["text"] == TEXTS["lang_set"]["zh"]
+    assert (await answer(CLUB, "/help")).params["text"] == TEXTS["help_group"]["zh"]
+    assert (await answer(CLUB, "/help", anonymous=False)).params["text"] == (
+        TEXTS["help_group"]["en"]
+    )
+    async with sessions() as session:
+        users = dict((await session.execute(select(User.id, User.language))).tuples().all())
+    assert users == {FAMILY.id: "zh", CLUB.id: "zh"}  # no row for GroupAnonymousBot

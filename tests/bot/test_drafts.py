@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from fake_telegram import FakeChat, FakeTelegram, FakeUser
 from telegram import Bot
+from telegram.ext import ExtBot
 
+from bot.sending.bot_api import RetryingRateLimiter
 from bot.sending.drafts import DraftStream
 
 ALICE = FakeUser(1001, "Alice", "alice")
@@ -80,3 +82,24 @@ async def test_a_refused_draft_ends_the_drafting_quietly(
     await drafts.finish()
     [refused] = draft_calls(telegram)
     assert not refused.ok and "private" in (refused.error or "")
+
+
+async def test_a_final_message_does_not_wait_behind_drafts_in_the_rate_limiter(
+    telegram: FakeTelegram,
+) -> None:
+    """Many replies stream at once: the limiter is full of drafts when a final line comes."""
+    telegram.add_chat(FakeChat.private(ALICE), ALICE)
+    room = 5  # messages a second, all chats together (Telegram's is ~30)
+    limiter = RetryingRateLimiter(overall_max_rate=room, overall_time_period=1)
+    bot = ExtBot(telegram.token, base_url=telegram.base_url, rate_limiter=limiter)
+    async with bot, asyncio.timeout(30):
+        drafts = [
+            asyncio.create_task(bot.send_message_draft(ALICE.id, 1, f"draft {n}"))
+            for n in range(4 * room)
+        ]
+        await asyncio.sleep(0)  # every draft has reached the limiter
+        await bot.send_message(ALICE.id, "the final line")
+        await asyncio.gather(*drafts)
+    wire = [c.method for c in telegram.calls if c.method.startswith("sendMessage")]
+    # Only drafts that had the limiter's room before the final line came may precede it.
+    assert wire.index("sendMessage") <= room

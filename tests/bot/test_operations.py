@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,7 @@ from fake_telegram import FakeTelegram, FakeUser
 from postgres_cluster import PostgresCluster
 from prometheus_client.parser import text_string_to_metric_families
 from reliability_kit import answer_to, bot_running, photo_bytes, seed_character
+from sqlalchemy import event
 from tiny_checkpoints import TinyModels
 
 from bot.app import stop_taking_work
@@ -62,9 +64,26 @@ async def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
     }
 
 
-async def health(port: int) -> tuple[int, dict[str, bool]]:
+HEALTHY = {"status": "ok", "models": True, "worker": True, "database": True}
+
+
+async def health(port: int) -> tuple[int, dict[str, Any]]:
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as r:
         return r.status, await r.json()
+
+
+async def health_becomes(port: int, status: int, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
+    """/healthz's body once it answers `status` (it answers from a cache, renewed each second;
+    before the server listens, connections are refused)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                got, body = await health(port)
+            except aiohttp.ClientConnectionError:
+                got, body = 0, {}
+            if got == status:
+                return body
+            await asyncio.sleep(0.1)
 
 
 async def test_a_conversation_over_the_webhook_moves_the_metrics(
@@ -98,7 +117,7 @@ async def test_a_conversation_over_the_webhook_moves_the_metrics(
     # A drawn oval has no face: the bubble goes on the photo, no mouth is painted, no video.
     assert moved("photo_talk_stage_seconds_count", stage="mouths") == 0
     assert ("photo_talk_queue_depth", ()) in after
-    assert await health(port) == (200, {"worker": True, "database": True, "models": True})
+    assert await health(port) == (200, HEALTHY)
 
 
 async def test_updates_without_the_right_secret_are_refused_and_not_answered(
@@ -141,9 +160,10 @@ async def test_healthz_turns_unhealthy_when_the_database_is_gone(
     url = postgres.migrated_database()
     settings = bot_settings(telegram, url, tiny_models, metrics_listen=f"127.0.0.1:{port}")
     async with bot_running(settings, tiny_actor):
-        assert await health(port) == (200, {"worker": True, "database": True, "models": True})
+        assert await health(port) == (200, HEALTHY)
         postgres.drop_database(url)
-        assert await health(port) == (503, {"worker": True, "database": False, "models": True})
+        await health_becomes(port, 503)
+        assert await health(port) == (503, HEALTHY | {"status": "unhealthy", "database": False})
 
 
 async def test_a_clean_stop_finishes_running_work_and_asks_queued_users_to_send_again(
@@ -193,3 +213,135 @@ async def test_a_clean_stop_finishes_running_work_and_asks_queued_users_to_send_
         await stopping
     # The character's own line, not one of the bot's stock sentences ("try again", ...).
     assert answered.params["text"] not in {t["en"] for t in TEXTS.values() if "en" in t}
+
+
+async def test_healthz_says_starting_until_the_models_are_loaded(
+    telegram: FakeTelegram,
+    database: Path,
+    tiny_models: TinyModels,
+    port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A load balancer or `docker compose` must not send users to a bot still loading."""
+    release = threading.Event()
+    load = Actor.load
+
+    def slow_load(config: Any) -> Actor:
+        release.wait(60)
+        return load(config)
+
+    monkeypatch.setattr(Actor, "load", slow_load)
+    settings = bot_settings(
+        telegram, database, tiny_models, image_model="", metrics_listen=f"127.0.0.1:{port}"
+    )
+    ready, done = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with bot_running(settings, None):
+            ready.set()
+            await done.wait()
+
+    serving = asyncio.create_task(serve())
+    try:
+        body = await health_becomes(port, 503)
+        assert body == {"status": "starting", "models": False, "worker": False, "database": True}
+        assert not ready.is_set()
+        release.set()
+        await asyncio.wait_for(ready.wait(), 120)
+        assert await health_becomes(port, 200) == HEALTHY
+    finally:
+        release.set()
+        done.set()
+        await serving
+
+
+async def test_healthz_is_unhealthy_while_a_model_job_runs_past_the_stage_timeout(
+    telegram: FakeTelegram,
+    database: Path,
+    tiny_models: TinyModels,
+    sessions: Any,
+    alice: FakeUser,
+    port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hung GPU: the user was told to try again, but the job still holds the worker."""
+    settings = bot_settings(
+        telegram,
+        database,
+        tiny_models,
+        image_model="",
+        warm_up=False,
+        stage_timeout_s=1.0,
+        metrics_listen=f"127.0.0.1:{port}",
+    )
+    release = threading.Event()
+    async with bot_running(settings, None) as app:
+        await seed_character(sessions, alice)
+        model = app.bot_data["services"].actor._models.dialogue.model
+        generate = model.generate
+
+        def hung(*args: Any, **kwargs: Any) -> Any:
+            release.wait(60)
+            return generate(*args, **kwargs)
+
+        monkeypatch.setattr(model, "generate", hung)
+        assert await health(port) == (200, HEALTHY)
+        try:
+            telegram.send_text(alice, None, "Hello?")
+            body = await health_becomes(port, 503)
+            assert body == HEALTHY | {"status": "unhealthy", "worker": False}
+        finally:
+            release.set()
+        assert await health_becomes(port, 200) == HEALTHY  # the job ended: healthy again
+
+
+async def test_healthz_asks_the_database_at_most_once_a_second(
+    telegram: FakeTelegram, database: Path, tiny_models: TinyModels, tiny_actor: Actor, port: int
+) -> None:
+    settings = bot_settings(telegram, database, tiny_models, metrics_listen=f"127.0.0.1:{port}")
+    async with bot_running(settings, tiny_actor) as app:
+        asked = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "alembic_version" in statement:
+                asked.append(statement)
+
+        engine = app.bot_data["engine"].sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        answers = await asyncio.gather(*(health(port) for _ in range(20)))
+        seconds = loop.time() - began
+        event.remove(engine, "before_cursor_execute", count)
+    assert answers == [(200, HEALTHY)] * 20
+    assert 1 <= len(asked) <= 1 + int(seconds)  # a load balancer polling hard costs no more
+
+
+async def test_in_webhook_mode_metrics_listen_keeps_metrics_off_the_public_port(
+    telegram: FakeTelegram,
+    database: Path,
+    tiny_models: TinyModels,
+    tiny_actor: Actor,
+    alice: FakeUser,
+    port: int,
+) -> None:
+    private = free_port()
+    settings = bot_settings(
+        telegram,
+        database,
+        tiny_models,
+        telegram_webhook_url=f"http://127.0.0.1:{port}/telegram",
+        telegram_webhook_secret=SECRET,
+        telegram_webhook_listen=f"127.0.0.1:{port}",
+        metrics_listen=f"127.0.0.1:{private}",
+    )
+    async with bot_running(settings, tiny_actor):
+        telegram.send_text(alice, None, "/help")
+        await telegram.wait_for("sendMessage", lambda c: c.chat_id == alice.id, timeout=30)
+        assert ("photo_talk_updates_total", (("kind", "command"),)) in await scrape(private)
+        assert await health(private) == (200, HEALTHY)
+        async with aiohttp.ClientSession() as http:
+            for page in ("/metrics", "/healthz"):
+                async with http.get(f"http://127.0.0.1:{port}{page}") as response:
+                    assert response.status == 404
+    assert [d.status for d in telegram.webhook_deliveries] == [200]

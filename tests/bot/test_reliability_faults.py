@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from bot_kit import bot_settings
-from fake_telegram import FakeTelegram, FakeUser
+from bot_kit import bot_settings, free_port, photo_bytes
+from fake_telegram import FakeChat, FakeTelegram, FakeUser
 from reliability_kit import (
     answer_to,
     bot_running,
@@ -19,9 +19,12 @@ from reliability_kit import (
     shown_after,
     text_is,
 )
+from telegram import Bot
+from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
 from tiny_checkpoints import TinyModels
 
-from bot.sending.bot_api import SEND_ATTEMPTS
+from bot.sending.bot_api import SEND_ATTEMPTS, may_repeat
 from bot.texts import TEXTS
 from storage import queries
 
@@ -50,19 +53,69 @@ async def test_server_errors_are_retried_until_the_message_arrives(
     assert [c.ok for c in calls_of(telegram, "sendMessage")] == [False, False, True]
 
 
-async def test_a_timed_out_send_is_retried(
+async def test_a_slow_send_is_not_sent_again(
     telegram: FakeTelegram, bot: Any, alice: FakeUser
 ) -> None:
-    # The first answer comes after the client stopped waiting: PTB raises TimedOut.
+    # The answer comes after the client stopped waiting: PTB raises TimedOut, although
+    # Telegram carried the call out. Sending it again would show the user the line twice.
     bot.bot.request._client.timeout = httpx.Timeout(5.0, read=0.5)
     telegram.delay_next("sendMessage", 2.0)
     telegram.send_text(alice, None, "/help")
     await telegram.wait_for("sendMessage", text_is("help", "en", alice.id), timeout=15)
-    await telegram.wait_for("sendMessage", text_is("help", "en", alice.id), timeout=15)
-    await telegram.wait_idle()
-    # Telegram carried out the timed-out call too: a duplicate is the price of not losing it.
-    assert len(calls_of(telegram, "sendMessage")) >= 2
-    assert not [c for c in calls_of(telegram, "sendMessage") if "try" in c.params["text"]]
+    await telegram.wait_idle(quiet=3.0, timeout=30)  # past every retry's backoff
+    helps = [m for m in telegram.bot_messages(alice.id) if m.text == TEXTS["help"]["en"]]
+    assert len(helps) == 1
+    assert (
+        len([c for c in calls_of(telegram, "sendMessage") if c.params["text"] == helps[0].text])
+        == 1
+    )
+
+
+async def test_a_slow_file_lookup_is_asked_again(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser
+) -> None:
+    # getFile only reads: asking again is safe, and the photo is still met.
+    bot.bot.request._client.timeout = httpx.Timeout(5.0, read=0.5)
+    telegram.delay_next("getFile", 2.0)
+    since = len(telegram.calls)
+    telegram.send_photo(alice, None, photo_bytes())
+    await telegram.wait_for("sendMessage", lambda c: c.chat_id == alice.id, timeout=60)
+    await telegram.wait_for("editMessageText", timeout=60)  # the status note moved on
+    assert len(calls_of(telegram, "getFile", since)) == 2
+
+
+async def test_only_failures_before_the_request_left_may_repeat_a_send(
+    telegram: FakeTelegram, alice: FakeUser
+) -> None:
+    """Real PTB requests, real failures: which of them may be tried again."""
+    telegram.add_chat(FakeChat.private(alice), alice)
+    nowhere = Bot(telegram.token, base_url=f"http://127.0.0.1:{free_port()}/bot")
+    bot = Bot(telegram.token, base_url=telegram.base_url, request=HTTPXRequest(read_timeout=0.3))
+    failures: dict[str, TelegramError] = {}
+    async with nowhere.request, bot.request:
+        with pytest.raises(NetworkError) as refused:
+            await nowhere.send_message(alice.id, "x")
+        failures["refused"] = refused.value
+        telegram.delay_next("sendMessage", 1.0)
+        with pytest.raises(TimedOut) as slow:
+            await bot.send_message(alice.id, "x")
+        failures["slow"] = slow.value
+        telegram.fail_next("sendMessage", status=502)
+        with pytest.raises(NetworkError) as bad_gateway:
+            await bot.send_message(alice.id, "x")
+        failures["502"] = bad_gateway.value
+        telegram.set_offline(True)
+        with pytest.raises(NetworkError) as dropped:
+            await bot.send_message(alice.id, "x")
+        failures["dropped"] = dropped.value
+    telegram.set_offline(False)
+    assert {name: may_repeat(exc, reads_only=False) for name, exc in failures.items()} == {
+        "refused": True,  # never reached Telegram
+        "slow": False,  # carried out, answered late
+        "502": True,  # Telegram's gateway answered that it did nothing
+        "dropped": False,  # the request was sent: it may have been carried out
+    }
+    assert all(may_repeat(exc, reads_only=True) for exc in failures.values())
 
 
 async def test_persistent_send_failure_gives_up_but_the_characters_turn_is_stored(
@@ -92,8 +145,6 @@ async def test_persistent_send_failure_gives_up_but_the_characters_turn_is_store
 async def test_a_failed_download_is_explained(
     telegram: FakeTelegram, bot: Any, alice: FakeUser
 ) -> None:
-    from bot_kit import photo_bytes
-
     telegram.fail_next("getFile", status=400, description="Bad Request: wrong file_id")
     since = len(telegram.calls)
     telegram.send_photo(alice, None, photo_bytes())

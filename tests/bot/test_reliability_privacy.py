@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bot_kit import bot_settings
+from aiohttp import web
+from bot_kit import BACKENDS, bot_settings, free_port
 from fake_telegram import FakeTelegram, FakeUser
 from reliability_kit import (
     answer_to,
@@ -24,7 +27,7 @@ from reliability_kit import (
     text_is,
 )
 from sample_photos import jpeg
-from sqlalchemy import update
+from sqlalchemy import select, update
 from tiny_checkpoints import TinyModels
 
 from bot.app import _prune_history
@@ -32,7 +35,14 @@ from bot.ops.logs import configure_logging
 from bot.texts import TEXTS
 from inference.actor import Actor
 from storage import queries
-from storage.models import Message
+from storage.models import (
+    ActiveCharacter,
+    Character,
+    ChatSettings,
+    Message,
+    SentMessage,
+    User,
+)
 
 
 def every_cell(database: Path) -> list[tuple[str, object]]:
@@ -85,32 +95,82 @@ async def test_forget_leaves_nothing_of_the_user_in_any_table(
     assert "Aurora, where are you from?" not in said_by_li  # it went with Alice's photo
 
 
-async def test_retention_job_deletes_only_old_messages(
-    telegram: FakeTelegram, bot: Any, alice: FakeUser, sessions: Any
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_retention_removes_old_turns_and_whatever_they_leave_behind(
+    telegram: FakeTelegram, bot: Any, alice: FakeUser, li: FakeUser, sessions: Any
 ) -> None:
-    character = await seed_character(sessions, alice)
+    """HISTORY_RETENTION_DAYS: turns older than that go, and so do the characters (with their
+    photo's file id, share code and active-character rows) and the users they leave without
+    a single turn (README, Limits and privacy)."""
+    bob = FakeUser(1003, "Bob", "bob", language_code="en")
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    anna = await seed_character(sessions, alice, file_id="AgAC-anna", name="Anna")
+    bea = await seed_character(sessions, bob, file_id="AgAC-bea", name="Bea")
+    fresh = await seed_character(sessions, li, file_id="AgAC-fresh", name="小雨")  # no turns yet
     async with sessions() as session, session.begin():
-        for age_days, said in ((40, "old"), (31, "older than a month"), (2, "recent")):
-            turn = await queries.add_message(
+        await queries.set_share_code(session, anna.id, "anna-code")
+        await queries.set_chat_voice(session, alice.id, True)
+        copy = await queries.create_character(
+            session,
+            chat_id=bob.id,
+            owner_id=bob.id,
+            photo_file_id="AgAC-anna",
+            description="a copy",
+            persona_name="Anna",
+            persona_traits="warm",
+            persona_style="short",
+            language="en",
+            source_character_id=anna.id,
+        )
+        turns = {}
+        for character, author, said in (
+            (anna, alice.id, "an old secret"),
+            (anna, None, "an old answer"),
+            (bea, bob.id, "old words to Bea"),
+            (bea, bob.id, "new words to Bea"),
+            (copy, bob.id, "new words to the copy"),
+        ):
+            turns[said] = await queries.add_message(
                 session,
                 character_id=character.id,
-                chat_id=alice.id,
-                author_id=alice.id,
-                author_name="Alice",
-                role="user",
+                chat_id=character.chat_id,
+                author_id=author,
+                author_name="someone",
+                role="user" if author else "character",
                 text=said,
             )
-            created = datetime.now(UTC) - timedelta(days=age_days)
-            await session.execute(
-                update(Message).where(Message.id == turn.id).values(created_at=created)
-            )
+        await queries.add_sent_messages(session, turns["an old answer"].id, "voice", [41])
+        old = [turns[s].id for s in ("an old secret", "an old answer", "old words to Bea")]
+        await session.execute(
+            update(Message).where(Message.id.in_(old)).values(created_at=long_ago)
+        )
+        made_long_ago = [anna.id, bea.id, copy.id]
+        await session.execute(
+            update(Character).where(Character.id.in_(made_long_ago)).values(created_at=long_ago)
+        )
+        await session.execute(
+            update(User).where(User.id.in_([alice.id, bob.id])).values(created_at=long_ago)
+        )
     services = SimpleNamespace(
         settings=SimpleNamespace(history_retention_days=30), sessions=sessions
     )
     await _prune_history(SimpleNamespace(bot_data={"services": services}))  # type: ignore[arg-type]
+
     async with sessions() as session:
-        turns = await queries.last_turns(session, character.id, 10)
-    assert [t.text for t in turns] == ["recent"]
+        texts = (await session.scalars(select(Message.text).order_by(Message.id))).all()
+        characters = (await session.scalars(select(Character).order_by(Character.id))).all()
+        users = (await session.scalars(select(User.id).order_by(User.id))).all()
+        active = (await session.execute(select(ActiveCharacter.character_id))).scalars().all()
+        sent = (await session.scalars(select(SentMessage.telegram_message_id))).all()
+        settings = (await session.scalars(select(ChatSettings.chat_id))).all()
+        assert await queries.character_by_share_code(session, "anna-code") is None
+    assert texts == ["new words to Bea", "new words to the copy"]
+    assert [c.id for c in characters] == [bea.id, fresh.id, copy.id]
+    assert "AgAC-anna" not in {c.photo_file_id for c in characters if c.id != copy.id}
+    assert characters[-1].source_character_id is None  # its source is gone
+    assert users == sorted([bob.id, li.id])
+    assert sorted(active) == sorted([bea.id, fresh.id])
+    assert sent == [] and settings == []
 
 
 @pytest.mark.parametrize("days", [0, 7])
@@ -254,3 +314,78 @@ async def test_a_picture_the_safety_checker_passes_is_sent(
     assert not [
         c for c in telegram.calls if c.params.get("text") == TEXTS["picture_withheld"]["en"]
     ]
+
+
+@contextlib.asynccontextmanager
+async def echoing_engine() -> AsyncIterator[str]:
+    """An OpenAI-compatible engine on 127.0.0.1 (its /v1 URL): it answers every reply with
+    one line, except a request whose last words contain "REFUSE": that gets a 400 whose body
+    quotes the request and its key back, as real engines' error messages may."""
+
+    async def complete(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        said = body["messages"][-1]["content"]
+        if "REFUSE" in str(said):
+            key = request.headers.get("Authorization", "")
+            message = f"Invalid request {said!r} (sent with {key}). Check the request body."
+            error = {"message": message, "type": "BadRequestError", "code": 400}
+            return web.json_response({"object": "error", **error}, status=400)
+        line = "Nice to meet you! I love this park in the spring."
+        if not body.get("stream"):
+            return web.json_response({"choices": [{"message": {"content": line}}]})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for word in line.split(" "):
+            chunk = {"choices": [{"delta": {"content": word + " "}}]}
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", complete)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_conversation_leaves_no_words_and_no_secret_in_the_logs(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    database: Path,
+    sessions: Any,
+    alice: FakeUser,
+    log_output: Any,
+) -> None:
+    """LOG_MESSAGE_TEXT=false at LOG_LEVEL=DEBUG, in webhook mode with a serving engine that
+    needs a key: the whole log holds nothing a user wrote and none of the three secrets, not
+    even when the engine's error quotes them."""
+    port = free_port()
+    async with echoing_engine() as engine_url:
+        settings = bot_settings(
+            telegram,
+            database,
+            tiny_models,
+            image_model="",
+            llm_api_base=engine_url,
+            llm_api_key="sk-llm-key-4d9f1c",
+            telegram_webhook_url=f"http://127.0.0.1:{port}/telegram",
+            telegram_webhook_secret="webhook-secret-7e2b",
+            telegram_webhook_listen=f"127.0.0.1:{port}",
+        )
+        stream = log_output(settings.secrets())
+        async with bot_running(settings, None):
+            await seed_character(sessions, alice)
+            answer = await exchange(telegram, alice, "my words: periwinkle-saxophone-42", 60)
+            told = await exchange(telegram, alice, "REFUSE this: zebra-quokka-77", 60)
+    assert told.params["text"] == TEXTS["try_again"]["en"]
+    output = stream.getvalue()
+    for private in ("periwinkle-saxophone", "zebra-quokka", answer.params["text"]):
+        assert private not in output
+    for secret in (telegram.token.split(":", 1)[1], "webhook-secret-7e2b", "sk-llm-key-4d9f1c"):
+        assert secret not in output
+    assert "DEBUG" in output and "HTTP 400, BadRequestError" in output  # still useful

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot_kit import free_port
+from fake_hub import FakeHub
 from fake_telegram import FakeTelegram, FakeUser
 from reliability_kit import answer_to, photo_bytes, replies_to
 from sqlalchemy import select
@@ -128,3 +129,75 @@ async def test_webhook_mode_stops_cleanly_and_updates_sent_while_down_are_answer
             process.kill()
             await process.wait()
     assert not telegram.pending_updates
+
+
+async def test_sigterm_while_the_models_load_ends_the_process_at_once(
+    telegram: FakeTelegram, tiny_models: TinyModels, tmp_path: Path, database: Path
+) -> None:
+    """A first start downloads the dialogue model from a hub that trickles (a slow network):
+    loading would take hours. SIGTERM ends the process cleanly, status 0, without waiting
+    for it (issue 19, item 9)."""
+    with FakeHub() as hub:
+        hub.add("tiny/dialogue", tiny_models.dialogue)
+        hub.slow("tiny/dialogue", "model.safetensors")
+        env = bot_env(
+            telegram,
+            tiny_models,
+            database,
+            DIALOGUE_MODEL="tiny/dialogue",
+            HF_ENDPOINT=hub.endpoint,
+            HF_HOME=str(tmp_path / "hf"),
+        )
+        del env["HF_HUB_OFFLINE"], env["TRANSFORMERS_OFFLINE"]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path
+        )
+        try:
+            assert await asyncio.to_thread(hub.trickling.wait, 120), "the download never began"
+            process.send_signal(signal.SIGTERM)
+            # The bound only keeps a failing test from hanging: the download never ends.
+            assert await asyncio.wait_for(process.wait(), 60) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        downloads = [r for r in hub.requests if r.endswith("/model.safetensors")]
+    assert downloads[-1].startswith("GET")  # it was downloading when told to stop
+    assert not telegram.calls_to("deleteWebhook")  # it never began to take updates
+
+
+async def test_the_webhook_secret_is_redacted_from_the_log_of_photo_talk_run(
+    telegram: FakeTelegram, tiny_models: TinyModels, tmp_path: Path, database: Path
+) -> None:
+    """At LOG_LEVEL=DEBUG with LOG_MESSAGE_TEXT=true PTB logs every Bot API call with its
+    parameters, setWebhook's secret_token among them: the CLI redacts it like the token."""
+    port = free_port()
+    secret = "process-log-secret-5c1a"
+    env = bot_env(
+        telegram,
+        tiny_models,
+        database,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+        TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        WARM_UP="false",
+        LOG_LEVEL="DEBUG",
+        LOG_MESSAGE_TEXT="true",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    reading = asyncio.create_task(process.stderr.read())  # a full pipe would stall the bot
+    try:
+        await telegram.wait_for("setWebhook", timeout=120)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), STOP_WITHIN_S)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = (await reading).decode()
+    assert "setWebhook" in log and "[REDACTED]" in log
+    assert secret not in log

@@ -13,12 +13,14 @@ import pytest
 from bot_kit import bot_settings, tiny_inference_config
 from fake_telegram import FakeChat, FakeTelegram, FakeUser, UploadedFile
 from sample_photos import jpeg
+from sqlalchemy import select
 from tiny_checkpoints import TinyModels
 from tiny_voice_checkpoints import TinyVoiceModels
 
 from bot.app import build_application, running
 from bot.texts import TEXTS
 from inference.actor import Actor
+from storage.models import Character, Message
 
 FAMILY = FakeChat.supergroup(-1001234567890, "Family")
 BOT = "photo_talk_test_bot"
@@ -166,3 +168,39 @@ async def test_in_a_group_with_a_voice_the_video_has_sound(
     clip = await telegram.wait_for("sendVideo", replies_to(line.message.message_id), timeout=120)
     kinds, width, height, _ = streams(clip.params["video"])
     assert kinds == ["audio", "video"] and (width, height) == (512, 512)  # the whole photo
+
+
+async def test_replying_to_a_characters_voice_or_video_talks_to_that_character(
+    telegram: FakeTelegram,
+    speaking_bot: Any,
+    alice: FakeUser,
+    li: FakeUser,
+    sessions: Any,
+) -> None:
+    """Two characters in a group; the newer one is the group's active one. A reply to the
+    older one's voice or video is for the older one (issue 19, item 4)."""
+    bob = FakeUser(1003, "Bob", "bob", language_code="en")
+    telegram.add_chat(FAMILY, alice, li, bob)
+    telegram.set_member(FAMILY, alice, "administrator")
+    for command in (f"/video@{BOT} on", f"/voice@{BOT} on"):
+        telegram.send_text(alice, FAMILY, command)
+        await telegram.wait_idle(quiet=0.5, timeout=30)
+    media = {}
+    for user in (alice, li):
+        photo = telegram.send_photo(user, FAMILY, jpeg("astronaut"), caption=f"/talk@{BOT}")
+        line = await telegram.wait_for("sendMessage", is_line(photo.message_id), timeout=60)
+        assert line.message is not None
+        for method in ("sendVoice", "sendVideo"):
+            sent = await telegram.wait_for(method, replies_to(line.message.message_id), timeout=120)
+            assert sent.message is not None
+            media[user.id, method] = sent.message
+    await telegram.wait_idle(quiet=0.5, timeout=60)
+    async with sessions() as session:
+        first, second = (await session.scalars(select(Character).order_by(Character.id))).all()
+    for method in ("sendVoice", "sendVideo"):
+        said = f"Bob answers your {method}"
+        reply = telegram.send_text(bob, FAMILY, said, reply_to=media[alice.id, method])
+        await telegram.wait_for("sendMessage", replies_to(reply.message_id), timeout=60)
+        async with sessions() as session:
+            turn = (await session.scalars(select(Message).filter_by(text=said))).one()
+        assert turn.character_id == first.id != second.id

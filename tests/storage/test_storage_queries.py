@@ -17,7 +17,7 @@ from storage import queries
 from storage.engine import create_engine, create_session_factory
 from storage.errors import NotFound, ShareCodeTaken
 from storage.models import Character, Message
-from storage.records import CharacterRecord, MessageRecord, Role, Stats
+from storage.records import CharacterRecord, MessageRecord, Pruned, Role, Stats
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -222,30 +222,33 @@ async def test_reply_routing_finds_the_character_of_a_telegram_message(
         elsewhere = await make_character(session, BOB, OTHER_GROUP, "Cy")
         line = await say(session, ada, "Hello!", author_id=None)
         await queries.set_telegram_message_id(session, line.id, 11)  # known after sending
-        await queries.add_picture(session, line.id, 13)  # the talking picture
-        await say(session, bea, "Hi there", author_id=None, telegram_message_id=12)
+        await queries.add_sent_messages(session, line.id, "text", [11, 12])  # a long line
+        await queries.add_sent_messages(session, line.id, "voice", [13])
+        await queries.add_sent_messages(session, line.id, "picture", [14])
+        await queries.add_sent_messages(session, line.id, "video", [15])
+        await say(session, bea, "Hi there", author_id=BOB, telegram_message_id=16)
         await say(session, elsewhere, "Yo", author_id=None, telegram_message_id=11)
 
     async with session_factory() as session:
-        assert await queries.character_for_telegram_message(session, GROUP, 11) == ada
-        assert await queries.character_for_telegram_message(session, GROUP, 12) == bea
+        for sent in (11, 12, 13, 14, 15):
+            assert await queries.character_for_telegram_message(session, GROUP, sent) == ada
+        assert await queries.character_for_telegram_message(session, GROUP, 16) == bea
         assert await queries.character_for_telegram_message(session, OTHER_GROUP, 11) == elsewhere
-        assert await queries.character_for_telegram_message(session, GROUP, 13) == ada
         assert await queries.character_for_telegram_message(session, GROUP, 99) is None
-        by_turn = await plan_of_last_query(
-            session, lambda: queries.character_for_telegram_message(session, GROUP, 11)
-        )
-        by_picture = await plan_of_last_query(
+        by_sent = await plan_of_last_query(
             session, lambda: queries.character_for_telegram_message(session, GROUP, 13)
         )
-    for plan, index, column in (
-        (by_turn, "ix_messages_chat_id_telegram_message_id", "telegram_message_id"),
-        (by_picture, "ix_pictures_telegram_message_id", "telegram_message_id"),
+        by_turn = await plan_of_last_query(
+            session, lambda: queries.character_for_telegram_message(session, GROUP, 16)
+        )
+    for plan, index in (
+        (by_sent, "ix_sent_messages_chat_id_telegram_message_id"),
+        (by_turn, "ix_messages_chat_id_telegram_message_id"),
     ):
         assert index in plan  # both columns are the index's condition, on either backend:
-        assert f"{column}=?" in plan or f"({column} = " in plan
+        assert "telegram_message_id=?" in plan or "(telegram_message_id = " in plan
     if session.get_bind().dialect.name == "sqlite":
-        assert not sorts(by_turn + by_picture)
+        assert not sorts(by_turn + by_sent)
 
 
 async def test_linking_an_unknown_message_is_an_error(session_factory: Factory) -> None:
@@ -253,7 +256,11 @@ async def test_linking_an_unknown_message_is_an_error(session_factory: Factory) 
         with pytest.raises(NotFound):
             await queries.set_telegram_message_id(session, 404, 1)
         with pytest.raises(NotFound):
-            await queries.add_picture(session, 404, 1)
+            await queries.add_sent_messages(session, 404, "picture", [1])
+        with pytest.raises(IntegrityError):  # the schema knows the kinds too
+            ada = await make_character(session, ALICE, ALICE)
+            line = await say(session, ada, "Hello!", author_id=None)
+            await queries.add_sent_messages(session, line.id, "hologram", [1])  # type: ignore[arg-type]
 
 
 async def test_add_message_refuses_an_unknown_role(session_factory: Factory) -> None:
@@ -553,7 +560,7 @@ async def test_migrate_chat_moves_characters_messages_and_choices(
         assert leftovers.scalar() == 0
 
 
-async def test_prune_messages_before_a_cutoff(session_factory: Factory) -> None:
+async def test_prune_history_before_a_cutoff(session_factory: Factory) -> None:
     now = datetime.now(UTC)
     async with session_factory() as session, session.begin():
         ada = await make_character(session, ALICE, ALICE)
@@ -568,9 +575,9 @@ async def test_prune_messages_before_a_cutoff(session_factory: Factory) -> None:
     async with session_factory() as session, session.begin():
         # A cutoff in another timezone means the same instant.
         cutoff = (now - timedelta(days=30)).astimezone(ZoneInfo("Asia/Shanghai"))
-        assert await queries.prune_messages_before(session, cutoff) == 3
+        assert await queries.prune_history(session, cutoff) == Pruned(3, 0, 0)
         with pytest.raises(ValueError, match="timezone"):
-            await queries.prune_messages_before(session, datetime(2020, 1, 1))
+            await queries.prune_history(session, datetime(2020, 1, 1))
     async with session_factory() as session:
         remaining = await queries.last_turns(session, ada.id, 10)
     assert [m.text for m in remaining] == ["new"]

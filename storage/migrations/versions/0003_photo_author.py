@@ -30,6 +30,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Characters without an owner cannot exist before this revision. Their rows are deleted
+    # one table at a time: SQLite migrates with foreign keys off, so no ON DELETE runs.
+    ownerless = "SELECT id FROM characters WHERE owner_id IS NULL"
+    op.execute(f"DELETE FROM messages WHERE character_id IN ({ownerless})")
+    op.execute(f"DELETE FROM active_characters WHERE character_id IN ({ownerless})")
+    op.execute(
+        "UPDATE characters SET source_character_id = NULL "
+        f"WHERE source_character_id IN ({ownerless})"
+    )
     op.execute("DELETE FROM characters WHERE owner_id IS NULL")
     with op.batch_alter_table("characters") as batch:
         batch.drop_index("ix_characters_photo_author_id")
