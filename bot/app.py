@@ -28,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import recovery
 from bot.chat_queues import ChatQueues
 from bot.handlers import (
     arrivals,
@@ -146,9 +147,11 @@ async def _start_services(application: Application) -> None:
         limits=UserLimits(
             photos_per_hour=settings.max_photos_per_hour, jobs_per_user=settings.max_jobs_per_user
         ),
-        chats=ChatQueues(arrivals.answer_arrivals),
+        chats=ChatQueues(arrivals.answer_arrivals, keep=recovery.keep, settle=recovery.settle),
         bot_username=application.bot.username,
     )
+    # What a killed process took and never answered is handled first (or asked for again).
+    await recovery.recover(application, application.bot_data["services"])
     await register_commands(application)
     if settings.history_retention_days > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(_prune_history, interval=timedelta(days=1), first=5)

@@ -1,5 +1,7 @@
 """Per chat, the messages waiting while the characters there are still answering: none is
-refused or lost, each chat is answered in the order its messages came."""
+refused or lost, each chat is answered in the order its messages came. Each message is kept
+(stored) from the moment it joins its line until it is answered, so a killed process loses
+none of them: a restart answers them (bot/recovery.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,13 @@ class Arrival:
 
 
 Answer = Callable[[list[Arrival]], Awaitable[None]]
+# Keep an arrival until it is answered; let answered (or refused) ones go.
+Keep = Callable[[Arrival], Awaitable[None]]
+Settle = Callable[[list[Arrival]], Awaitable[None]]
+
+
+async def _nothing(_: object) -> None:
+    """No keeping (unit tests of the line alone)."""
 
 
 class ChatQueues:
@@ -52,8 +61,10 @@ class ChatQueues:
     until the line is empty. A chat leaves the table when its line is empty.
     """
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, keep: Keep = _nothing, settle: Settle = _nothing) -> None:
         self._answer = answer
+        self._keep = keep
+        self._settle = settle
         self._waiting: dict[int, list[Arrival]] = {}
 
     def waiting(self, chat_id: int) -> int:
@@ -72,8 +83,10 @@ class ChatQueues:
         """
         if chat_id in self._waiting:
             self._waiting[chat_id].append(arrival)
+            await self._keep(arrival)  # its place is taken: now it survives a crash too
             return
         self._waiting[chat_id] = []
+        await self._keep(arrival)
         batch = [arrival]
         try:
             while batch:
@@ -82,6 +95,7 @@ class ChatQueues:
                 except Exception:
                     # The answer tells the user itself; this only keeps the line moving.
                     log.exception("answering %d message(s) in chat %d failed", len(batch), chat_id)
+                await self._settle(batch)  # answered, or told what went wrong
                 batch, self._waiting[chat_id] = self._waiting[chat_id], []
         finally:
             left = self._waiting.pop(chat_id, [])

@@ -27,6 +27,8 @@ class Services:
     media: MediaOrder = field(default_factory=MediaOrder)
     # When users said /forget: a character still being made for them is not kept.
     forgotten: Forgotten = field(default_factory=Forgotten)
+    # Updates handed again to the bot at start (bot/recovery.py) -> times seen since.
+    replayed: dict[int, int] = field(default_factory=dict)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -189,6 +189,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     "status_thinking": {"en": "💭 Getting to know them…", "zh": "💭 正在了解 TA…"},
     "status_drawing": {"en": "🎨 Drawing them talking…", "zh": "🎨 正在画 TA 说话的样子…"},
     "status_done": {"en": "✅ Meet {name}.", "zh": "✅ 认识一下 {name}。"},
+    "send_again": {
+        "en": "Sorry, I restarted before I could answer this. Please send it again.",
+        "zh": "抱歉，我在回复这条消息之前重启了。请再发一次。",
+    },
     "status_stopped": {
         "en": "⏹ Stopped: the conversation was cleared.",
         "zh": "⏹ 已停止：对话已清除。",

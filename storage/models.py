@@ -142,3 +142,19 @@ class ChatSettings(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     voice: Mapped[bool | None] = mapped_column(Boolean)
     video: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Arrival(Base):
+    """A message taken from Telegram (Telegram considers it delivered) and not yet answered:
+    kept until it is, so a crash or a kill loses nothing (answered again after a restart)."""
+
+    __tablename__ = "arrivals"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The sender (for /forget); None for updates without one.
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    telegram_message_id: Mapped[int] = mapped_column(BigInteger)
+    # The update as Telegram sent it (JSON), to be handled again as it came.
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)

@@ -75,3 +75,15 @@ class ChatSettingsRecord:
     chat_id: int
     voice: bool | None
     video: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalRecord:
+    """A message taken from Telegram and not yet answered: the update as it came."""
+
+    update_id: int
+    chat_id: int
+    user_id: int | None
+    telegram_message_id: int
+    payload: str
+    received_at: datetime

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.handlers.common import Place, user_language
+from bot.recovery import seen_before
 from bot.sending.bot_api import send_text
 from bot.services import services
 from bot.texts import text
@@ -17,8 +18,12 @@ log = logging.getLogger(__name__)
 
 
 async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every update, before anything else looks at it: counted for /metrics."""
+    """Every update, before anything else looks at it: counted for /metrics; one handled
+    again after a restart and delivered by Telegram once more goes no further."""
     context.bot_data["metrics"].count_update(update)
+    found = context.bot_data.get("services")
+    if found is not None and seen_before(found, update):
+        raise ApplicationHandlerStop
 
 
 async def skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,12 +22,13 @@ from bot.handlers.common import (
 from bot.rows import persona_of, turns_of
 from bot.sending.bot_api import action_while_slow
 from bot.sending.drafts import DraftStream
-from bot.sending.lines import say, voice_and_video
-from bot.services import services
+from bot.sending.lines import SpokenLine, deliver, say, voice_and_video
+from bot.services import Services, services
 from bot.telegram_text import without_addressing
 from bot.texts import text
 from inference.errors import InferenceError
 from storage import queries
+from storage.records import CharacterRecord
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,18 @@ async def answer(run: list[Arrival]) -> None:
         # One transaction: find the character, read its history, store the user's turns.
         async with svc.sessions() as session, session.begin():
             character = await current_character(session, place, last.message, bot.id)
+            unsent = None
             if character is None:
                 stored = []
+            elif stored := await queries.user_turns_for(
+                session, place.chat_id, [arrival.message.message_id for arrival in run]
+            ):
+                # A restart cut an answer to these messages short: they are kept already,
+                # and a line written for them but never sent is sent, not written again.
+                history = await queries.last_turns(
+                    session, character.id, svc.settings.history_turns, before_id=stored[0].id
+                )
+                unsent = await queries.unsent_line_after(session, character.id, stored[-1].id)
             else:
                 await _remember_user(session, context, place.user_id, name)
                 history = await queries.last_turns(
@@ -109,6 +120,12 @@ async def answer(run: list[Arrival]) -> None:
             return
         if svc.settings.log_message_text:
             log.info("chat %d user %d said: %s", place.chat_id, place.user_id, said)
+        if unsent is not None:
+            delivered = await deliver(
+                svc, bot, character, unsent.id, unsent.text, reply_to=last.message.message_id
+            )
+            _follow(svc, context, place, character, delivered)
+            return
         # In private chats the answer appears while it is written; groups get the final one.
         drafts = None if place.group else DraftStream(bot, place.chat_id)
         try:
@@ -138,10 +155,23 @@ async def answer(run: list[Arrival]) -> None:
     spoken = await say(svc, bot, character, line, reply_to=last.message.message_id)
     if spoken is None:  # forgotten (/forget) while it was answering
         return
-    # Nothing waits for the voice and the video, not even this chat's next message.
+    _follow(svc, context, place, character, spoken)
+
+
+def _follow(
+    svc: Services,
+    context: ContextTypes.DEFAULT_TYPE,
+    place: Place,
+    character: CharacterRecord,
+    spoken: SpokenLine,
+) -> None:
+    """The line's voice and video, in the background: nothing waits for them, not even this
+    chat's next message."""
     svc.media.follow(
         context.application,
         place.chat_id,
         character.id,
-        lambda ticket: voice_and_video(svc, bot, character, spoken, ticket, group=place.group),
+        lambda ticket: voice_and_video(
+            svc, context.bot, character, spoken, ticket, group=place.group
+        ),
     )

@@ -65,16 +65,30 @@ async def say(
     except NotFound:
         log.info("character %d was forgotten before its line was said", character.id)
         return None
+    return await deliver(svc, bot, character, turn.id, line, reply_to=reply_to)
+
+
+async def deliver(
+    svc: Services,
+    bot: Bot,
+    character: CharacterRecord,
+    turn_id: int,
+    line: str,
+    *,
+    reply_to: int | None,
+) -> SpokenLine:
+    """Send a stored line (just written, or written before a restart cut its sending short),
+    then remember its Telegram ids for reply routing."""
     try:
         pieces = await send_pieces(bot, character.chat_id, line, reply_to=reply_to)
     except TelegramError:
         log.exception("could not send character %d's line; it is stored", character.id)
-        return SpokenLine(turn.id, line, None)
+        return SpokenLine(turn_id, line, None)
     with contextlib.suppress(NotFound):  # cleared by /reset meanwhile: nothing to link
         async with svc.sessions() as session, session.begin():
-            await queries.set_telegram_message_id(session, turn.id, pieces[0].message_id)
-    await remember_sent(svc, turn.id, "text", pieces)
-    return SpokenLine(turn.id, line, pieces[0])
+            await queries.set_telegram_message_id(session, turn_id, pieces[0].message_id)
+    await remember_sent(svc, turn_id, "text", pieces)
+    return SpokenLine(turn_id, line, pieces[0])
 
 
 async def voice_and_video(

@@ -5,6 +5,7 @@ Each function takes the session first and never commits: the caller owns the tra
 """
 
 from storage.models import GROUP_WIDE_USER_ID
+from storage.queries.arrivals import keep_arrival, settle_arrivals, unanswered_arrivals
 from storage.queries.characters import (
     character_by_share_code,
     create_character,
@@ -25,6 +26,8 @@ from storage.queries.messages import (
     last_character_turn,
     last_turns,
     set_telegram_message_id,
+    unsent_line_after,
+    user_turns_for,
 )
 from storage.queries.privacy import (
     forget_user,
@@ -50,6 +53,7 @@ __all__ = [
     "get_character",
     "get_chat_settings",
     "get_user_language",
+    "keep_arrival",
     "last_character_turn",
     "last_turns",
     "migrate_chat",
@@ -62,6 +66,10 @@ __all__ = [
     "set_share_code",
     "set_telegram_message_id",
     "set_user_language",
+    "settle_arrivals",
     "stats",
+    "unanswered_arrivals",
+    "unsent_line_after",
     "upsert_user",
+    "user_turns_for",
 ]

@@ -114,19 +114,55 @@ async def character_for_telegram_message(
     return None
 
 
-async def last_turns(session: AsyncSession, character_id: int, limit: int) -> list[MessageRecord]:
-    """The newest `limit` turns, oldest first (the prompt's history)."""
+async def last_turns(
+    session: AsyncSession, character_id: int, limit: int, before_id: int | None = None
+) -> list[MessageRecord]:
+    """The newest `limit` turns (before the turn `before_id`, if given), oldest first: the
+    prompt's history."""
     if limit <= 0:
         return []
     # Newest-first over the (character_id, id) index reads only `limit` rows, whatever the
     # history's length; reversing here is cheaper than a subquery.
+    query = select(Message).where(Message.character_id == character_id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = await session.scalars(query.order_by(Message.id.desc()).limit(limit))
+    return [message_record(row) for row in reversed(rows.all())]
+
+
+async def user_turns_for(
+    session: AsyncSession, chat_id: int, telegram_message_ids: list[int]
+) -> list[MessageRecord]:
+    """The user turns already stored for these Telegram messages (an answer that a restart
+    cut short stored them), oldest first."""
     rows = await session.scalars(
         select(Message)
-        .where(Message.character_id == character_id)
-        .order_by(Message.id.desc())
-        .limit(limit)
+        .where(
+            Message.chat_id == chat_id,
+            Message.role == ROLE_USER,
+            Message.telegram_message_id.in_(telegram_message_ids),
+        )
+        .order_by(Message.id)
     )
-    return [message_record(row) for row in reversed(rows.all())]
+    return [message_record(row) for row in rows]
+
+
+async def unsent_line_after(
+    session: AsyncSession, character_id: int, turn_id: int
+) -> MessageRecord | None:
+    """The character's line written after `turn_id` but never confirmed as sent, if any."""
+    message = await session.scalar(
+        select(Message)
+        .where(
+            Message.character_id == character_id,
+            Message.role == ROLE_CHARACTER,
+            Message.id > turn_id,
+            Message.telegram_message_id.is_(None),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+    return None if message is None else message_record(message)
 
 
 async def last_character_turn(session: AsyncSession, character_id: int) -> MessageRecord | None:

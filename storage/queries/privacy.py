@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     ActiveCharacter,
+    Arrival,
     Character,
     ChatSettings,
     Message,
@@ -52,6 +53,7 @@ async def forget_user(session: AsyncSession, user_id: int) -> list[CharacterReco
     )
     # A private chat's id is the user's id: its /voice and /video choices are theirs.
     await session.execute(delete(ChatSettings).where(ChatSettings.chat_id == user_id))
+    await session.execute(delete(Arrival).where(Arrival.user_id == user_id))  # unanswered
     await session.execute(delete(User).where(User.id == user_id))
     return erased
 
@@ -128,7 +130,11 @@ async def prune_history(session: AsyncSession, cutoff: datetime) -> Pruned:
 
 
 async def forget_user_in_chat(session: AsyncSession, user_id: int, chat_id: int) -> int:
-    """Delete the user's own turns in one chat; returns turns deleted."""
+    """Delete the user's own turns in one chat (and what they sent there that is still
+    unanswered); returns turns deleted."""
+    await session.execute(
+        delete(Arrival).where(Arrival.user_id == user_id, Arrival.chat_id == chat_id)
+    )
     result = await session.execute(
         delete(Message).where(Message.author_id == user_id, Message.chat_id == chat_id)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tiny_checkpoints import TinyModels
 
 from bot.texts import TEXTS
 from storage import queries
-from storage.models import Character
+from storage.models import Character, Message
 
 STOP_WITHIN_S = 15  # the issue's bound on a clean stop
 
@@ -201,3 +202,74 @@ async def test_the_webhook_secret_is_redacted_from_the_log_of_photo_talk_run(
     log = (await reading).decode()
     assert "setWebhook" in log and "[REDACTED]" in log
     assert secret not in log
+
+
+async def kept_messages(database: Path) -> set[int]:
+    """The messages the bot keeps until it has answered them (read off its SQLite file)."""
+
+    def read() -> set[int]:
+        with sqlite3.connect(database) as db:
+            return {row[0] for row in db.execute("SELECT telegram_message_id FROM arrivals")}
+
+    return await asyncio.to_thread(read)
+
+
+async def test_messages_taken_before_a_kill_are_answered_after_the_restart(
+    telegram: FakeTelegram,
+    tiny_models: TinyModels,
+    tmp_path: Path,
+    database: Path,
+    alice: FakeUser,
+    sessions: Any,
+) -> None:
+    """Killed (SIGKILL: no clean stop) while a reply was being sent and another message
+    waited its turn: the restart sends the reply already written (not a new one, and not
+    twice) and answers the message that waited."""
+    env = bot_env(telegram, tiny_models, database, WARM_UP="false")
+    process = await start_bot(telegram, env, tmp_path)
+    try:
+        photo = telegram.send_photo(alice, None, photo_bytes())
+        statuses = tuple(TEXTS[key]["en"][:1] for key in ("status_looking", "status_thinking"))
+        await telegram.wait_for(
+            "sendMessage",
+            lambda c: replies_to(photo)(c) and not c.params["text"].startswith(statuses),
+            timeout=60,
+        )  # the first line: the character is met
+        sending = telegram.hold_next("sendMessage")  # Telegram never gets the next line
+        first = telegram.send_text(alice, None, "Where was this taken?")
+        await asyncio.wait_for(sending.received.wait(), 60)
+        waiting = telegram.send_text(alice, None, "And who took it?")
+        for _ in range(600):  # until the waiting message is kept
+            if waiting.message_id in await kept_messages(database):
+                break
+            await asyncio.sleep(0.1)
+        assert waiting.message_id in await kept_messages(database)
+        process.kill()
+        await process.wait()
+        async with sessions() as session:
+            written = (
+                await session.scalars(
+                    select(Message.text).where(
+                        Message.role == "character", Message.telegram_message_id.is_(None)
+                    )
+                )
+            ).one()  # the reply to `first`, written and stored, never sent
+
+        process = await start_bot(telegram, env, tmp_path)
+        to_first = await answer_to(telegram, first, 60)
+        await answer_to(telegram, waiting, 60)
+        assert to_first.params["text"] == written
+        assert await stop_bot(process, signal.SIGTERM) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert await kept_messages(database) == set()
+    async with sessions() as session:
+        said = (
+            await session.scalars(
+                select(Message.text).where(Message.role == "user").order_by(Message.id)
+            )
+        ).all()
+    assert said == ["Where was this taken?", "And who took it?"]  # each stored once
+    assert len([c for c in telegram.calls_to("sendMessage") if c.params["text"] == written]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
 from dataclasses import dataclass, field
@@ -218,3 +219,13 @@ class Fault:
     description: str | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    # Received, then not carried out until released: as if Telegram never got it.
+    hold: Hold | None = None
+
+
+class Hold:
+    """A call held before it is carried out (`FakeTelegram.hold_next`)."""
+
+    def __init__(self) -> None:
+        self.received = asyncio.Event()
+        self.released = asyncio.Event()

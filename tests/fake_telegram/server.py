@@ -22,6 +22,7 @@ from .models import (
     FakeMessage,
     FakeUser,
     Fault,
+    Hold,
     MemberStatus,
     SentCall,
     StoredFile,
@@ -129,6 +130,13 @@ class FakeTelegram(UserActions):
     def delay_next(self, method: str, seconds: float, *, count: int = 1) -> None:
         """The next ``count`` calls of ``method`` are carried out, but answered ``seconds`` late."""
         self._faults.setdefault(method.lower(), deque()).extend([Fault(delay=seconds)] * count)
+
+    def hold_next(self, method: str) -> Hold:
+        """The next call of ``method`` is received but not carried out (nothing is sent)
+        until ``release``d: what a bot killed while waiting for it leaves behind."""
+        hold = Hold()
+        self._faults.setdefault(method.lower(), deque()).append(Fault(hold=hold))
+        return hold
 
     def set_offline(self, offline: bool = True) -> None:
         """While offline every request gets its connection dropped without an answer."""
@@ -292,6 +300,9 @@ class FakeTelegram(UserActions):
             call.params = coerce_params(spec, await read_params(request))
             if fault is not None and fault.status is not None:
                 raise injected_error(fault)
+            if fault is not None and fault.hold is not None:
+                fault.hold.received.set()
+                await fault.hold.released.wait()
             handler = HANDLERS.get(name)
             if handler is None:
                 log.warning("the fake Bot API does not implement %s", name)
