@@ -6,12 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import (
@@ -45,17 +42,17 @@ from bot.handlers import (
 from bot.limits import UserLimits
 from bot.menus import register_commands
 from bot.ops.metrics import Health, HealthCheck, Metrics, database_reachable
-from bot.ops.webserver import BotServer, Webhook, host_and_port
+from bot.ops.webserver import start_servers
 from bot.sending.bot_api import RetryingRateLimiter
 from bot.services import Services, services
 from bot.settings import Settings
+from bot.startup import ready_actor
 from inference.actor import Actor
 from storage import queries
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_database_async
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def build_application(settings: Settings, *, actor: Actor | None = None) -> Application:
@@ -137,7 +134,7 @@ async def _start_services(application: Application) -> None:
     actor = application.bot_data["injected_actor"]
     started = time.perf_counter()
     if actor is None:
-        actor = await _load_models(application, settings)
+        actor = await ready_actor(application, settings)
         if actor is None:
             return  # stopped while loading: PTB ends the run after post_init
     application.bot_data["services"] = Services(
@@ -176,71 +173,8 @@ async def _start_services(application: Application) -> None:
     )
 
 
-async def _load_models(application: Application, settings: Settings) -> Actor | None:
-    """Load and warm up the models; None when a stop signal comes first. A download or a
-    large checkpoint can take minutes, and SIGTERM must not wait for them: loading runs on
-    a daemon thread of its own, which the process leaves behind when it exits."""
-    log.info(
-        "loading models (caption %s, dialogue %s, image %s)",
-        settings.caption_model,
-        settings.dialogue_model,
-        settings.image_model or "none",
-    )
-    loop = asyncio.get_running_loop()
-    loaded: asyncio.Future[Actor] = loop.create_future()
-
-    def load() -> None:
-        try:
-            actor = Actor.load(settings.inference)
-        except BaseException as exc:  # handed to the event loop, raised there
-            loop.call_soon_threadsafe(_settle, loaded, None, exc)
-        else:
-            loop.call_soon_threadsafe(_settle, loaded, actor, None)
-
-    threading.Thread(target=load, name="load-models", daemon=True).start()
-    actor = await _unless_stopped(application, loaded)
-    if actor is None or not settings.warm_up:
-        return actor
-    warm = await _unless_stopped(application, asyncio.ensure_future(actor.warm_up()))
-    if warm is None:
-        await asyncio.to_thread(actor.close, settings.shutdown_grace_s)
-        await actor.aclose()
-        return None
-    log.info("warmed up in %.1f s", warm)
-    return actor
-
-
-def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
-    if future.done():  # given up on: the process is stopping
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]
-
-
-async def _unless_stopped(application: Application, work: asyncio.Future[T]) -> T | None:
-    """`work`'s result, or None (and `work` cancelled) once a stop signal came."""
-    stop: asyncio.Event | None = application.bot_data.get("stop_requested")
-    if stop is None:  # no signal handlers (tests): nothing can stop it
-        return await work
-    stopped = asyncio.ensure_future(stop.wait())
-    either: list[asyncio.Future[Any]] = [work, stopped]
-    try:
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-    if not work.done():
-        work.cancel()
-        log.info("stopped while starting")
-        return None
-    return work.result()
-
-
 async def _start_http(application: Application, settings: Settings, engine: AsyncEngine) -> None:
-    """The webhook (TELEGRAM_WEBHOOK_LISTEN) and /healthz + /metrics (METRICS_LISTEN; in
-    webhook mode without it, on the webhook's port), before the models load."""
-    metrics: Metrics = application.bot_data["metrics"]
+    """/healthz, /metrics and the webhook, before the models load (see `start_servers`)."""
 
     async def probe() -> Health:
         found: Services | None = application.bot_data.get("services")
@@ -250,35 +184,9 @@ async def _start_http(application: Application, settings: Settings, engine: Asyn
             database=await database_reachable(engine),
         )
 
-    health = HealthCheck(probe)
-    servers = []
-    if settings.telegram_webhook_url:
-        assert settings.telegram_webhook_secret is not None  # cli refuses to start without
-        path = urlsplit(settings.telegram_webhook_url).path or "/"
-        webhook = Webhook(path, settings.telegram_webhook_secret.get_secret_value())
-        apart = settings.metrics_listen not in ("", settings.telegram_webhook_listen)
-        servers.append(
-            (
-                settings.telegram_webhook_listen,
-                BotServer(
-                    application,
-                    webhook=webhook,
-                    metrics=None if apart else metrics,
-                    health=None if apart else health,
-                ),
-            )
-        )
-        if apart:
-            servers.append(
-                (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
-            )
-    elif settings.metrics_listen:
-        servers.append(
-            (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
-        )
-    application.bot_data["http"] = [server for _, server in servers]
-    for listen, server in servers:
-        await server.start(*host_and_port(listen))
+    metrics: Metrics = application.bot_data["metrics"]
+    servers = await start_servers(application, settings, metrics, HealthCheck(probe))
+    application.bot_data["http"] = servers
 
 
 async def stop_taking_work(application: Application) -> None:
@@ -388,7 +296,7 @@ def _stop_on_signals(application: Application) -> None:
 
     def on_signal() -> None:
         log.info("stopping")
-        stop_requested.set()  # models still loading: given up (`_load_models`)
+        stop_requested.set()  # models still loading: given up (bot/startup.py)
         task = loop.create_task(stop_taking_work(application))
         task.add_done_callback(lambda _: application.bot_data["on_signal"]())
         application.bot_data["stop_task"] = task  # keep a reference until it is done

@@ -15,12 +15,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
 from bot.ops.metrics import Health, Metrics
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +130,37 @@ def host_and_port(listen: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ValueError(f"expected host:port, got {listen!r}")
     return host.strip("[]"), int(port)
+
+
+async def start_servers(
+    application: Application,
+    settings: Settings,
+    metrics: Metrics,
+    health: Callable[[], Awaitable[Health]],
+) -> list[BotServer]:
+    """The webhook on TELEGRAM_WEBHOOK_LISTEN; /healthz and /metrics on METRICS_LISTEN, or with
+    a webhook and no address of their own, on the webhook's port. Updates are refused (503)
+    until `start_accepting_updates`."""
+    servers: list[tuple[str, BotServer]] = []
+    if settings.telegram_webhook_url:
+        assert settings.telegram_webhook_secret is not None  # cli refuses to start without
+        path = urlsplit(settings.telegram_webhook_url).path or "/"
+        webhook = Webhook(path, settings.telegram_webhook_secret.get_secret_value())
+        apart = settings.metrics_listen not in ("", settings.telegram_webhook_listen)
+        public = BotServer(
+            application,
+            webhook=webhook,
+            metrics=None if apart else metrics,
+            health=None if apart else health,
+        )
+        servers.append((settings.telegram_webhook_listen, public))
+        if apart:
+            private = BotServer(application, metrics=metrics, health=health)
+            servers.append((settings.metrics_listen, private))
+    elif settings.metrics_listen:
+        servers.append(
+            (settings.metrics_listen, BotServer(application, metrics=metrics, health=health))
+        )
+    for listen, server in servers:
+        await server.start(*host_and_port(listen))
+    return [server for _, server in servers]
