@@ -29,7 +29,12 @@ async def bot_running(settings: Settings, actor: Actor | None) -> AsyncIterator[
 
 
 async def seed_character(
-    sessions: Any, user: FakeUser, *, file_id: str = "AgAC-seeded", name: str = "Anna"
+    sessions: Any,
+    user: FakeUser,
+    *,
+    file_id: str = "AgAC-seeded",
+    name: str = "Anna",
+    description: str = "a woman smiling, wearing a red coat, in a park",
 ) -> CharacterRecord:
     """A character made by `user` in their private chat, straight into the database (the
     photo flow is tested elsewhere; here it would only cost time)."""
@@ -41,7 +46,7 @@ async def seed_character(
             chat_id=user.id,
             owner_id=user.id,
             photo_file_id=file_id,
-            description="a woman smiling, wearing a red coat, in a park",
+            description=description,
             persona_name=name,
             persona_traits="warm, curious",
             persona_style="short and friendly",

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from bot_kit import bot_settings, tiny_inference_config
 from fake_telegram import FakeTelegram, FakeUser
-from reliability_kit import replies_to
+from reliability_kit import replies_to, seed_character
 from tiny_checkpoints import TinyModels
 from tiny_voice_checkpoints import build_speech_checkpoint
 
 from bot.app import build_application, running
 from inference.actor import Actor
-from storage import queries
 
 pytestmark = pytest.mark.slow
 
@@ -47,24 +46,6 @@ async def slow_voice_bot(
         yield app
 
 
-async def character_for(sessions: Any, user: FakeUser, name: str) -> None:
-    """A character already met in `user`'s private chat (no photo: only lines and voices)."""
-    async with sessions() as session, session.begin():
-        await queries.upsert_user(session, user.id, user.first_name)
-        character = await queries.create_character(
-            session,
-            chat_id=user.id,
-            owner_id=user.id,
-            photo_file_id="photo",
-            description="a smiling woman in a garden",
-            persona_name=name,
-            persona_traits="warm",
-            persona_style="short",
-            language="en",
-        )
-        await queries.set_active_character(session, user.id, user.id, character.id)
-
-
 def position(telegram: FakeTelegram, call: Any) -> int:
     return telegram.calls.index(call)
 
@@ -72,8 +53,8 @@ def position(telegram: FakeTelegram, call: Any) -> int:
 async def test_a_reply_is_not_held_up_by_another_chats_voice(
     telegram: FakeTelegram, slow_voice_bot: Any, alice: FakeUser, li: FakeUser, sessions: Any
 ) -> None:
-    await character_for(sessions, alice, "Anna")
-    await character_for(sessions, li, "Lin")
+    await seed_character(sessions, alice, name="Anna")
+    await seed_character(sessions, li, name="Lin")
     asked = telegram.send_text(alice, None, "Hello Anna!")
     line = await telegram.wait_for("sendMessage", replies_to(asked), timeout=60)
     assert line.message is not None
@@ -91,7 +72,7 @@ async def test_a_reply_is_not_held_up_by_another_chats_voice(
 async def test_the_next_message_is_answered_while_the_voice_is_made_and_voices_keep_order(
     telegram: FakeTelegram, slow_voice_bot: Any, alice: FakeUser, sessions: Any
 ) -> None:
-    await character_for(sessions, alice, "Anna")
+    await seed_character(sessions, alice, name="Anna")
     first = telegram.send_text(alice, None, "Hello Anna!")
     first_line = await telegram.wait_for("sendMessage", replies_to(first), timeout=60)
     second = telegram.send_text(alice, None, "What are you doing today?")

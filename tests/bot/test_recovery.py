@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fake_telegram import FakeTelegram, FakeUser
-from reliability_kit import replies_to
+from reliability_kit import replies_to, seed_character
 from sqlalchemy import select
 
 from bot.app import build_application, running
@@ -57,20 +57,7 @@ async def test_a_restart_answers_recent_messages_and_asks_for_old_ones_again(
     database_url: str,
 ) -> None:
     await upgrade_database_async(database_url)  # the schema the last process left
-    async with sessions() as session, session.begin():
-        await queries.upsert_user(session, alice.id, "Alice")
-        character = await queries.create_character(
-            session,
-            chat_id=alice.id,
-            owner_id=alice.id,
-            photo_file_id="photo",
-            description="a woman smiling in a park",
-            persona_name="Anna",
-            persona_traits="warm",
-            persona_style="short",
-            language="en",
-        )
-        await queries.set_active_character(session, alice.id, alice.id, character.id)
+    character = await seed_character(sessions, alice)
     recent = await taken_before_a_stop(telegram, sessions, alice, "Are you there?", timedelta(0))
     old = await taken_before_a_stop(telegram, sessions, li, "你好？", timedelta(hours=2))
 

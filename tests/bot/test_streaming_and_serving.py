@@ -13,6 +13,7 @@ import pytest
 from bot_kit import bot_settings, photo_bytes, tiny_inference_config
 from fake_telegram import FakeChat, FakeMessage, FakeTelegram, FakeUser
 from llm_server import LLMServer, free_port
+from reliability_kit import seed_character
 from sqlalchemy import select
 from tiny_checkpoints import TinyModels
 
@@ -22,7 +23,6 @@ from bot.texts import TEXTS
 from inference.actor import Actor
 from inference.config import InferenceConfig
 from inference.text.remote_engine import RemoteEngine
-from storage import queries
 from storage.models import Message
 
 pytestmark = pytest.mark.serving
@@ -211,20 +211,7 @@ async def test_a_prompt_that_can_never_fit_gets_a_try_again_and_takes_the_turn_b
 ) -> None:
     """A character card longer than the served model reads: the refusal is not said as is,
     the user is asked to try again, and the unanswered message is not kept."""
-    async with sessions() as session, session.begin():
-        await queries.upsert_user(session, alice.id, "Alice")
-        character = await queries.create_character(
-            session,
-            chat_id=alice.id,
-            owner_id=alice.id,
-            photo_file_id="photo",
-            description="A woman with a very long story. " * 30,
-            persona_name="Anna",
-            persona_traits="warm",
-            persona_style="short",
-            language="en",
-        )
-        await queries.set_active_character(session, alice.id, alice.id, character.id)
+    await seed_character(sessions, alice, description="A woman with a very long story. " * 30)
     telegram.send_text(alice, None, "Hello Anna!")
     try_again = TEXTS["try_again"]["en"]
     await telegram.wait_for(
