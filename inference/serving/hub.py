@@ -39,6 +39,15 @@ def model_source(setting: str, model: str) -> str:
     return model
 
 
+def model_folder(setting: str, model: str, patterns: list[str]) -> str:
+    """Like `model_source`, but always a folder: a hub id is downloaded first (only the files
+    matching `patterns`), for checkpoints read file by file rather than by `from_pretrained`."""
+    source = model_source(setting, model)
+    if Path(source).is_dir():
+        return source
+    return str(snapshot_download(source, allow_patterns=patterns))
+
+
 def _advice(setting: str, model: str, reason: str) -> str:
     return (
         f"{setting}={model!r} could not be downloaded ({reason}). Set {setting} to a local "
