@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import ChatQueues
+from bot.faceless import FacelessPhotos
 from bot.limits import UserLimits
 from bot.settings import Settings
 from inference.actor import Actor
@@ -21,6 +22,7 @@ class Services:
     limits: UserLimits
     chats: ChatQueues
     bot_username: str
+    faceless: FacelessPhotos = field(default_factory=FacelessPhotos)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -22,7 +23,7 @@ WIDTH = 16  # the Whisper width, and so the UNet's cross-attention width
 
 def build_lipsync_checkpoint(folder: Path, *, width: int = WIDTH) -> Path:
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
+    from transformers import WhisperConfig, WhisperModel
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -38,11 +39,6 @@ def build_lipsync_checkpoint(folder: Path, *, width: int = WIDTH) -> Path:
         cross_attention_dim=width,
         attention_head_dim=8,
     )
-    unet_folder = folder / "musetalkV15"
-    unet_folder.mkdir(parents=True, exist_ok=True)
-    (unet_folder / "musetalk.json").write_text(json.dumps(dict(unet.config), indent=1))
-    torch.save(unet.state_dict(), unet_folder / "unet.pth")
-
     # Four blocks, as sd-vae-ft-mse has: a 256 x 256 face becomes 32 x 32 latents.
     vae = AutoencoderKL(
         block_out_channels=(4, 8, 8, 8),
@@ -54,7 +50,6 @@ def build_lipsync_checkpoint(folder: Path, *, width: int = WIDTH) -> Path:
         sample_size=256,
         mid_block_add_attention=False,  # 32 x 32 attention per frame: most of a tiny VAE's time
     )
-    vae.save_pretrained(folder / "sd-vae", safe_serialization=False)
 
     config = WhisperConfig(
         d_model=width,
@@ -72,9 +67,21 @@ def build_lipsync_checkpoint(folder: Path, *, width: int = WIDTH) -> Path:
         eos_token_id=1,
         decoder_start_token_id=1,
     )
-    whisper = WhisperModel(config).eval()
+    return save_lipsync_layout(folder, unet, vae, WhisperModel(config).eval())
+
+
+def save_lipsync_layout(folder: Path, unet: Any, vae: Any, whisper: Any) -> Path:
+    """The three models as MuseTalk's download script lays them out (weights as .pth/.bin)."""
+    from transformers import WhisperFeatureExtractor
+
+    unet_folder = folder / "musetalkV15"
+    unet_folder.mkdir(parents=True, exist_ok=True)
+    (unet_folder / "musetalk.json").write_text(json.dumps(dict(unet.config), indent=1))
+    torch.save(unet.state_dict(), unet_folder / "unet.pth")
+    vae.save_pretrained(folder / "sd-vae", safe_serialization=False)
     whisper_folder = folder / "whisper"
-    config.save_pretrained(whisper_folder)
+    whisper.config.save_pretrained(whisper_folder)
     torch.save(whisper.state_dict(), whisper_folder / "pytorch_model.bin")
-    WhisperFeatureExtractor(feature_size=80).save_pretrained(whisper_folder)
+    bins = whisper.config.num_mel_bins
+    WhisperFeatureExtractor(feature_size=bins).save_pretrained(whisper_folder)
     return folder

@@ -86,5 +86,5 @@ async def voice_picture_video(
     """After a first line: its voice, the talking picture, then the talking video (with that
     voice as its sound), each sent when ready."""
     speech = await speak_line(svc, bot, character, line, group=group)
-    await draw_picture(svc, bot, character, image, line, lang=lang, status=status)
+    await draw_picture(svc, bot, character, image, line, lang=lang, status=status, speech=speech)
     await send_talking_video(svc, bot, character, line, group=group, speech=speech, image=image)
