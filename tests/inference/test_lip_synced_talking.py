@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from sample_photos import photo
+from tiny_checkpoints import TinyModels
 
 import inference.actor
 from inference.actor import Actor
@@ -134,3 +135,32 @@ async def test_a_photos_face_is_searched_once(
 async def test_warm_up_runs_the_lip_sync_model_once(actor: Actor, jobs: list[LipSyncJob]) -> None:
     await actor.warm_up()
     assert len(jobs) == 1
+
+
+async def test_with_an_image_model_too_the_eyes_blink_with_the_painted_blink(
+    tiny_lipsync: Path, tiny_models: TinyModels
+) -> None:
+    config = InferenceConfig(
+        caption_model="unused",
+        dialogue_model="unused",
+        llm_api_base="http://127.0.0.1:9/v1",
+        device="cpu",
+        image_model=str(tiny_models.image),
+        image_size=64,
+        lipsync_model=str(tiny_lipsync),
+    )
+    actor = Actor.load(config)
+    try:
+        astronaut = photo("astronaut")
+        voice = speech((2.6, 0.3))  # the first blink (seed 0) closes the eyes at frames 55-57
+        video = await actor.talking_video(astronaut, PERSONA, "Hi", voice, square=False)
+        face = await actor.face_of(astronaut)
+    finally:
+        actor.close()
+    assert video is not None and face is not None
+    with av.open(io.BytesIO(video.mp4)) as container:
+        frames = [f.to_ndarray(format="rgb24").astype(int) for f in container.decode(video=0)]
+    left, top, right, bottom = face.eyes
+    eyes = [frame[top:bottom, left:right] for frame in frames]  # the group video: 1:1
+    open_eyes = np.abs(eyes[20] - eyes[40]).mean()
+    assert np.abs(eyes[56] - eyes[40]).mean() > 3 * open_eyes + 5
