@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ContextTypes
 
 from bot.chat_queues import ChatQueues
+from bot.faceless import FacelessPhotos
 from bot.forgetting import Forgotten
 from bot.limits import UserLimits
 from bot.sending.media_order import MediaOrder
@@ -29,6 +30,7 @@ class Services:
     forgotten: Forgotten = field(default_factory=Forgotten)
     # Updates handed again to the bot at start (bot/recovery.py) -> times seen since.
     replayed: dict[int, int] = field(default_factory=dict)
+    faceless: FacelessPhotos = field(default_factory=FacelessPhotos)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

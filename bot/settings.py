@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     caption_model: str = DEFAULT_CAPTION_MODEL
     dialogue_model: str = DEFAULT_DIALOGUE_MODEL
     image_model: str = DEFAULT_IMAGE_MODEL
+    # MuseTalk 1.5's download layout (musetalkV15/unet.pth + musetalk.json, sd-vae/, whisper/):
+    # the lips follow the voice. Empty: painted mouth shapes (with IMAGE_MODEL).
+    lipsync_model: str = ""
+    lipsync_vae: str = ""  # empty: LIPSYNC_MODEL's sd-vae/ (or e.g. stabilityai/sd-vae-ft-mse)
+    lipsync_whisper: str = ""  # empty: LIPSYNC_MODEL's whisper/ (or e.g. openai/whisper-tiny)
+    lipsync_batch_size: int = Field(default=16, ge=1, le=256)  # video frames per UNet call
     tts_model: str = DEFAULT_TTS_MODEL  # empty: characters only write
     asr_model: str = DEFAULT_ASR_MODEL  # empty: voice notes get "please write"
     max_voice_seconds: int = Field(default=120, ge=1, le=3600)
@@ -116,6 +122,7 @@ class Settings(BaseSettings):
                 ("caption", self.caption_model + served),
                 ("dialogue", self.dialogue_model + served),
                 ("image", self.image_model),
+                ("lip sync", self.lipsync_model),
                 ("voice", self.tts_model),
                 ("recognition", self.asr_model),
             )
@@ -148,6 +155,11 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in value.replace(",", " ").split())
         return value
 
+    @property
+    def animates(self) -> bool:
+        """Whether characters can move in videos: painted mouths or lip sync."""
+        return bool(self.image_model.strip() or self.lipsync_model.strip())
+
     @cached_property
     def database(self) -> str:
         """DATABASE_URL with DATABASE_PASSWORD in it, if one is set."""
@@ -178,6 +190,10 @@ class Settings(BaseSettings):
             max_batch_size=self.max_batch_size,
             torch_compile=self.torch_compile,
             static_cache_tokens=self.static_cache_tokens,
+            lipsync_model=self.lipsync_model.strip(),
+            lipsync_vae=self.lipsync_vae.strip(),
+            lipsync_whisper=self.lipsync_whisper.strip(),
+            lipsync_batch_size=self.lipsync_batch_size,
             tts_model=self.tts_model.strip(),
             asr_model=self.asr_model.strip(),
             max_voice_seconds=float(self.max_voice_seconds),

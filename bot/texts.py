@@ -340,14 +340,23 @@ TEXTS: dict[str, dict[Language, str]] = {
         "zh": "只有群管理员可以开关说话视频。",
     },
     "video_unavailable": {
-        "en": "Talking videos need an image model, and this bot runs without one.",
-        "zh": "说话视频需要图像模型，而这个机器人没有配置图像模型。",
+        "en": (
+            "Talking videos need an image model or a lip-sync model, and this bot runs "
+            "without either."
+        ),
+        "zh": "说话视频需要图像模型或唇形同步模型，而这个机器人两者都没有配置。",
     },
     "cli_filming": {"en": "filming them talking", "zh": "正在拍 TA 说话的视频"},
     "cli_video_saved": {"en": "Talking video saved to {path}", "zh": "说话的视频已保存到 {path}"},
     "cli_no_video": {
-        "en": "No talking video: no face was found in the photo (or no image model).",
-        "zh": "没有生成说话视频：照片里没有找到人脸（或没有图像模型）。",
+        "en": (
+            "No talking video: no face was found in the photo (or no image model, and no "
+            "lip-sync model with a voice)."
+        ),
+        "zh": (
+            "没有生成说话视频：照片里没有找到人脸"
+            "（或没有图像模型，也没有可配合语音的唇形同步模型）。"
+        ),
     },
     # --- terminal chat (photo-talk chat) ----------------------------------------------------
     "cli_loading": {"en": "loading models", "zh": "正在加载模型"},

@@ -4,8 +4,10 @@ use. Every model call runs on the worker."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -17,8 +19,15 @@ from inference.config import InferenceConfig
 from inference.errors import EngineUnavailable, StageFailed, Unheard
 from inference.face.animation import Animator, Film, Mouths, talking_picture
 from inference.face.finder import Face, face_in, find_face
+from inference.face.lipsync import LipSync, LipSyncJob
 from inference.face.painter import MouthStates
-from inference.face.video import TalkingVideo
+from inference.face.synced_video import (
+    lip_sync_job,
+    loudest_frame,
+    render_synced_video,
+    synced_picture,
+)
+from inference.face.video import FPS, MAX_SECONDS, TalkingVideo
 from inference.images import decode_image
 from inference.language import reply_language
 from inference.serving.device import own_stream
@@ -48,13 +57,15 @@ from inference.types import (
     Turn,
 )
 from inference.voice.asr import SAMPLE_RATE, Transcript
-from inference.voice.codecs import decode_audio, is_silent
+from inference.voice.codecs import decode_audio, is_silent, resample
 from inference.voice.tts import SpeechRequest
 from inference.voice.voices import choose_voice
 
 log = logging.getLogger(__name__)
 
 _WARM_UP_CHAT = "warm-up"
+# Faces found (or not) in this many photos stay in memory, keyed by their pixels.
+FACE_CACHE_SIZE = 256
 
 
 class Actor:
@@ -79,11 +90,13 @@ class Actor:
         else:  # caption and dialogue are served by an engine that batches by itself
             engine = RemoteEngine(config)
         self._engine = engine
-        # A voice is heard before its picture is seen.
+        # A voice is heard before its picture is seen; lip-synced frames come after both.
         media = [
             Stage("speech", 0, self._voice_batch, config.max_batch_size),
             Stage("mouths", 1, self._animator.paint_mouths, 1),
+            Stage("lipsync", 2, self._lip_sync_batch, config.max_batch_size),
         ]
+        self._faces: OrderedDict[str, Face | None] = OrderedDict()
         self._lanes = Lanes(
             text,
             media,
@@ -112,6 +125,11 @@ class Actor:
     def can_listen(self) -> bool:
         """Whether voice notes are transcribed (ASR_MODEL is set)."""
         return self._models.transcriber is not None
+
+    def can_animate(self, *, voice: bool) -> bool:
+        """Whether a video can be made: lip sync (LIPSYNC_MODEL) follows a voice, painted mouth
+        shapes (IMAGE_MODEL) follow a voice or the text."""
+        return (self._models.lipsync is not None and voice) or self._models.painter is not None
 
     @property
     def max_voice_seconds(self) -> float:
@@ -230,13 +248,26 @@ class Actor:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def talking_image(
-        self, image: Image.Image, persona: Persona, line: str, *, chat_key: Hashable = 0
+        self,
+        image: Image.Image,
+        persona: Persona,
+        line: str,
+        *,
+        speech: Speech | None = None,
+        chat_key: Hashable = 0,
     ) -> TalkingPicture:
-        """The person drawn with the mouth open, the line in a bubble that points at the mouth.
+        """The person drawn with the mouth open, the line in a bubble that points at the mouth:
+        with lip sync and a voice, the frame of the voice's loudest moment; else painted.
 
-        No face found (or no image model): the photo itself, the bubble off the face if any.
+        No face found (or no model to move it): the photo itself, the bubble off the face.
         """
-        face = await self._lanes.on_cpu(find_face, image)
+        face = await self.face_of(image)
+        lipsync = self._models.lipsync
+        if face is not None and lipsync is not None and speech is not None:
+            loudest = loudest_frame(speech.samples, speech.sample_rate, FPS)
+            mouth = await self._lip_sync(lipsync, image, face, speech, (loudest,), chat_key)
+            drawn = await self._lanes.on_cpu(synced_picture, image, face, mouth[0])
+            return await self._lanes.on_cpu(talking_picture, drawn, face, None, line)
         states = None
         if face is not None and self._models.painter is not None:
             states = await self._mouth_states(image, face, persona.description, chat_key)
@@ -255,23 +286,60 @@ class Actor:
         chat_key: Hashable = 0,
     ) -> TalkingVideo | None:
         """The person saying `line` (with `speech` as sound, when given): a square video for a
-        round video note, else the whole photo. None without a face or an image model."""
-        if self._models.painter is None:
+        round video note, else the whole photo. Lip-synced with LIPSYNC_MODEL and a voice,
+        else painted mouth shapes. None without a face or a model that can move it."""
+        if not self.can_animate(voice=speech is not None):
             return None
-        face = await self._lanes.on_cpu(find_face, image)
+        face = await self.face_of(image)
         if face is None:
             return None
-        states = await self._mouth_states(image, face, persona.description, chat_key)
-        if states.flagged:
-            return None
-        # Compositing and encoding need no model: the CPU pool, so the media lane goes on.
+        states = None
+        if self._models.painter is not None:  # painted states: the fallback, and the blink
+            states = await self._mouth_states(image, face, persona.description, chat_key)
+            if states.flagged:
+                return None
+        lipsync = self._models.lipsync
+        if lipsync is not None and speech is not None:
+            mouths = await self._lip_sync(lipsync, image, face, speech, None, chat_key)
+            blink = states.frame(image, "closed", blink=True) if states and states.blink else None
+            # Blending and encoding need no model: the CPU pool, so the media lane goes on.
+            return await self._lanes.timed_on_cpu(
+                "video",
+                lambda: render_synced_video(
+                    image,
+                    face,
+                    mouths,
+                    speech,
+                    line,
+                    square=square,
+                    seed=self._config.seed,
+                    blink_photo=blink,
+                ),
+            )
+        assert states is not None  # can_animate: without lip sync there is a painter
         film = Film(image, states, line, speech, square)
         return await self._lanes.timed_on_cpu("video", lambda: self._animator.render_video(film))
 
+    async def face_of(self, image: Image.Image) -> Face | None:
+        """The face that talks in `image` (the largest confident one), or None; found once
+        per photo (kept for the FACE_CACHE_SIZE latest), off the event loop."""
+        key = await self._lanes.on_cpu(_pixels_key, image)
+        if key in self._faces:
+            self._faces.move_to_end(key)
+            return self._faces[key]
+        face = await self._lanes.on_cpu(find_face, image)
+        self._faces[key] = face
+        while len(self._faces) > FACE_CACHE_SIZE:
+            self._faces.popitem(last=False)
+        return face
+
     def forget_faces(self, descriptions: list[str]) -> int:
-        """Forget what was painted of these characters' faces (/forget): nothing of their
-        photos stays in memory. Returns how many cached faces went."""
-        return self._animator.forget(set(descriptions))
+        """Forget what was found and painted of these characters' faces (/forget): nothing of
+        their photos stays in memory (found faces are cheap to find again: all go). Returns
+        how many cached faces went."""
+        found = len(self._faces)
+        self._faces.clear()
+        return found + self._animator.forget(set(descriptions))
 
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
@@ -324,6 +392,10 @@ class Actor:
         if self._models.painter is not None:
             face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
             await self._submit("mouths", Mouths(photo, face, description), _WARM_UP_CHAT)
+        if self._models.lipsync is not None:
+            face = face_in((20, 20, 76, 98), photo.size)
+            silence = Speech(b"", np.zeros(SAMPLE_RATE // 2, np.float32), SAMPLE_RATE)
+            await self._lip_sync(self._models.lipsync, photo, face, silence, None, _WARM_UP_CHAT)
         if self._models.speech is not None:
             await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
         if self._models.transcriber is not None:
@@ -360,6 +432,25 @@ class Actor:
         )
         return states
 
+    async def _lip_sync(
+        self,
+        lipsync: LipSync,
+        image: Image.Image,
+        face: Face,
+        speech: Speech,
+        frames: tuple[int, ...] | None,
+        chat_key: Hashable,
+    ) -> np.ndarray:
+        """The repainted lower faces of the video's frames (or of `frames` only): the crop and
+        the voice's features on a CPU thread, the models on the worker."""
+        job = await self._lanes.on_cpu(prepare_lip_sync, lipsync, image, face, speech, frames)
+        mouths: np.ndarray = await self._submit("lipsync", job, chat_key)
+        return mouths
+
+    def _lip_sync_batch(self, jobs: list[LipSyncJob]) -> list[np.ndarray]:
+        assert self._models.lipsync is not None  # jobs come only with a lip-sync model
+        return self._models.lipsync.generate(jobs)
+
     def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
         assert self._models.speech is not None
         return self._models.speech.speak_batch(requests)
@@ -367,6 +458,24 @@ class Actor:
     def _transcribe_batch(self, waves: list[np.ndarray]) -> list[Transcript]:
         assert self._models.transcriber is not None
         return self._models.transcriber.transcribe_batch(waves)
+
+
+def prepare_lip_sync(
+    lipsync: LipSync,
+    image: Image.Image,
+    face: Face,
+    speech: Speech,
+    frames: tuple[int, ...] | None = None,
+) -> LipSyncJob:
+    """CPU work before the lip-sync stage: the voice at Whisper's rate (cut at the video's
+    cap), the face crop and the log-mel features."""
+    samples = np.asarray(speech.samples, dtype=np.float32)[: int(MAX_SECONDS * speech.sample_rate)]
+    voice = resample(samples, speech.sample_rate, lipsync.sample_rate)
+    return lip_sync_job(lipsync, image, face, voice, frames)
+
+
+def _pixels_key(image: Image.Image) -> str:
+    return f"{hashlib.sha1(image.tobytes()).hexdigest()}-{image.mode}-{image.size}"
 
 
 def _run_each(calls: list[Callable[[], object]]) -> list[object]:

@@ -28,6 +28,12 @@ class InferenceConfig:
     static_cache_tokens: int = 2048  # the fast path's KV cache a row; prompts are fitted to it
     batch_window_ms: float = 10.0  # requests reaching an idle worker wait this long for others
     seed: int = 0
+    # MuseTalk 1.5 (musetalkV15/, sd-vae/, whisper/): lips that follow the voice; empty: the
+    # painted mouth shapes. The VAE and Whisper may come from ids of their own.
+    lipsync_model: str = ""
+    lipsync_vae: str = ""  # empty: LIPSYNC_MODEL's sd-vae/
+    lipsync_whisper: str = ""  # empty: LIPSYNC_MODEL's whisper/
+    lipsync_batch_size: int = 16  # video frames per UNet call
     tts_model: str = ""  # empty: characters do not speak
     asr_model: str = ""  # empty: voice notes are not transcribed
     max_voice_seconds: float = 120.0

@@ -20,6 +20,7 @@ from tiny_checkpoints import (
     build_chat_vlm_checkpoint,
     build_safety_checker,
 )
+from tiny_lipsync_checkpoints import build_lipsync_checkpoint
 from tiny_voice_checkpoints import TinyVoiceModels, build_voice_models
 
 from storage.migrate import upgrade_database
@@ -80,6 +81,12 @@ def postgres() -> Iterator[PostgresCluster]:
 def tiny_voice_models(tmp_path_factory: pytest.TempPathFactory) -> TinyVoiceModels:
     """Tiny random Bark (speech) and Whisper (recognition) folders, built once per session."""
     return build_voice_models(tmp_path_factory.mktemp("tiny_voice_models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_lipsync(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random MuseTalk 1.5 folder (musetalkV15/, sd-vae/, whisper/), built once."""
+    return build_lipsync_checkpoint(tmp_path_factory.mktemp("tiny_lipsync"))
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,9 @@ async def _chat(settings: Settings, options: ChatOptions) -> int:
     if not options.photo.is_file():
         print(text("cli_no_photo", ui, path=options.photo), file=sys.stderr)
         return 2
-    config = settings.inference if options.draw else replace(settings.inference, image_model="")
+    config = settings.inference
+    if not options.draw:  # no picture, no video: neither model is loaded
+        config = replace(config, image_model="", lipsync_model="")
     if not options.voice:  # the speech model is only loaded when it will speak
         config = replace(config, tts_model="")
     # Check the photo before loading the models: a bad file should not cost a minute's wait.
@@ -93,7 +95,7 @@ async def _converse(actor: Actor, image: Image.Image, options: ChatOptions, ui: 
         speech = await spoken.say(line)
         if options.draw:
             async with progress(text("cli_drawing", ui)):
-                picture = await actor.talking_image(image, persona, line)
+                picture = await actor.talking_image(image, persona, line, speech=speech)
             if picture.flagged:
                 print(text("cli_withheld", ui))
             else:

@@ -266,6 +266,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             # Nothing of the erased characters arrives afterwards, nor stays in memory.
             svc.media.stop([character.id for character in erased])
             svc.actor.forget_faces([character.description for character in erased])
+            for character in erased:
+                svc.faceless.discard(character.photo_file_id)
             if context.user_data is not None:
                 context.user_data.clear()
         done = "forget_group_done" if place.group else "forget_done"

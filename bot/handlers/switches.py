@@ -21,7 +21,7 @@ async def video_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     assert message is not None
     svc, place = services(context), Place.of(update)
     lang = await user_language(update, context)
-    if not svc.settings.image_model.strip():
+    if not svc.settings.animates:
         await message.reply_text(text("video_unavailable", lang))
         return
     choice = SWITCH.get((context.args or [""])[0].lower())

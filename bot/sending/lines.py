@@ -123,7 +123,7 @@ async def voice_picture_video(
     try:
         speech = await speak_line(svc, bot, character, line, group=group, ticket=ticket)
         await draw_picture(
-            svc, bot, character, image, line, lang=lang, status=status, ticket=ticket
+            svc, bot, character, image, line, lang=lang, status=status, ticket=ticket, speech=speech
         )
         await send_talking_video(
             svc, bot, character, line, group=group, ticket=ticket, speech=speech, image=image

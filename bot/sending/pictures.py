@@ -20,7 +20,7 @@ from bot.sending.status import StatusMessage
 from bot.services import Services
 from bot.texts import text
 from inference.errors import InferenceError
-from inference.types import Language
+from inference.types import Language, Speech
 from storage.records import CharacterRecord
 
 if TYPE_CHECKING:
@@ -39,9 +39,11 @@ async def draw_picture(
     lang: Language,
     status: StatusMessage | None = None,
     ticket: Ticket | None = None,
+    speech: Speech | None = None,
 ) -> None:
-    """Draw the character saying `line` and send it as a reply to the line's message (in its
-    turn, with a `ticket`: after the chat's earlier pictures).
+    """Draw the character saying `line` (lip-synced to `speech`, when given and there is a
+    lip-sync model) and send it as a reply to the line's message (in its turn, with a
+    `ticket`: after the chat's earlier pictures).
 
     Whatever happens, the status note ends ("done", or what went wrong): /reset or /forget
     meanwhile only means the picture is not linked to a turn that no longer exists.
@@ -53,7 +55,7 @@ async def draw_picture(
         await status.update(text("status_drawing", lang))
         async with action_while_slow(bot, chat_id, ChatAction.UPLOAD_PHOTO, after_s=0):
             picture = await svc.actor.talking_image(
-                image, persona_of(character), line.text, chat_key=chat_id
+                image, persona_of(character), line.text, speech=speech, chat_key=chat_id
             )
         async with ticket.turn("picture") if ticket else contextlib.nullcontext():
             if picture.flagged:

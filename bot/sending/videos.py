@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 async def video_wanted(svc: Services, chat_id: int, *, group: bool) -> bool:
     """/video's choice for the chat; never chosen: on in private chats, off in groups."""
-    if not svc.settings.image_model.strip():
-        return False  # no image model, no mouth to move
+    if not svc.settings.animates:
+        return False  # no image model and no lip sync: no mouth to move
     async with svc.sessions() as session:
         choice = (await queries.get_chat_settings(session, chat_id)).video
     return not group if choice is None else choice
@@ -51,18 +51,23 @@ async def send_talking_video(
     voice) or a silent animation in groups, sent in its turn (after the chat's earlier
     videos). Comes last and never raises: a video that cannot be made costs nothing already
     sent. `image`: the photo, downloaded again when None."""
-    chat_id = character.chat_id
+    chat_id, photo_id = character.chat_id, character.photo_file_id
     try:
+        if not svc.actor.can_animate(voice=speech is not None) or photo_id in svc.faceless:
+            return
         if not await video_wanted(svc, chat_id, group=group):
             return
         action = ChatAction.RECORD_VIDEO if group else ChatAction.RECORD_VIDEO_NOTE
         async with action_while_slow(bot, chat_id, action, after_s=0):
             if image is None:
-                image = await load_photo(bot, svc.actor, character.photo_file_id)
+                image = await load_photo(bot, svc.actor, photo_id)
+            if await svc.actor.face_of(image) is None:
+                svc.faceless.add(photo_id)  # the next lines skip the download and the search
+                return
             video = await svc.actor.talking_video(
                 image, persona_of(character), line.text, speech, square=not group, chat_key=chat_id
             )
-        if video is not None:  # None: no face in the photo, nothing to animate
+        if video is not None:  # None: flagged by the safety checker
             async with ticket.turn("video"):
                 sent = await send_video(
                     bot, chat_id, video, note=not group, reply_to=line.message_id

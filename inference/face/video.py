@@ -3,10 +3,12 @@ a blink now and then, encoded in-process as H.264 MP4 with the voice as AAC soun
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -126,7 +128,7 @@ def render_video(
     mouths = mouths_from_speech(speech) if speech is not None else mouths_from_text(text)
     closed_eyes = blinks(len(mouths), seed=seed)
     region = frame_region(states, photo.size, square=square)
-    out_size = _output_size(region, square=square)
+    out_size = output_size(region, square=square)
     # Only 4 mouths x 2 eye states exist: compose each once, then frames just pick one.
     looks: dict[tuple[Mouth, bool], np.ndarray] = {}
     for mouth in set(mouths):
@@ -145,7 +147,8 @@ def render_video(
     )
 
 
-def _output_size(region: Box, *, square: bool) -> tuple[int, int]:
+def output_size(region: Box, *, square: bool) -> tuple[int, int]:
+    """A video's size for `region`: a note's fixed side, or the region, never grown."""
     width, height = region[2] - region[0], region[3] - region[1]
     # A note is always NOTE_SIDE (Telegram draws it at a fixed size); a video never grows.
     scale = NOTE_SIDE / width if square else min(1.0, VIDEO_SIDE / max(width, height))
@@ -153,40 +156,43 @@ def _output_size(region: Box, *, square: bool) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def encode_mp4(frames: list[np.ndarray], fps: int, speech: Speech | None) -> bytes:
-    """H.264 (yuv420p, plays everywhere) + AAC mono, cut to the frames' length.
+def encode_mp4(frames: Iterable[np.ndarray], fps: int, speech: Speech | None) -> bytes:
+    """H.264 (yuv420p, plays everywhere) + AAC mono, cut to the frames' length; `frames` may
+    be a generator (a lip-synced video's frames are made one at a time).
 
     Written to a temporary file: "faststart" (the index first, so Telegram can play it while
     it downloads) rewrites the file at the end, which an in-memory buffer cannot do.
     """
-    height, width = frames[0].shape[:2]
+    pictures = iter(frames)
+    first = next(pictures)
     with tempfile.TemporaryDirectory(prefix="photo-talk-video-") as folder:
         path = f"{folder}/talking.mp4"
-        _write_mp4(path, frames, fps, speech, width, height)
+        _write_mp4(path, itertools.chain([first], pictures), fps, speech, first.shape[1::-1])
         with open(path, "rb") as file:
             return file.read()
 
 
 def _write_mp4(
     path: str,
-    frames: list[np.ndarray],
+    frames: Iterator[np.ndarray],
     fps: int,
     speech: Speech | None,
-    width: int,
-    height: int,
+    size: tuple[int, int],
 ) -> None:
     with av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"}) as box:
         video = box.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
         video.options = {"crf": "28", "preset": "veryfast"}
         audio = None
         if speech is not None:
             audio = box.add_stream("aac", rate=speech.sample_rate, layout="mono")
+        count = 0
         for picture in frames:
             box.mux(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+            count += 1
         box.mux(video.encode(None))
         if audio is not None and speech is not None:
-            _encode_audio(box, audio, speech, len(frames) / fps)
+            _encode_audio(box, audio, speech, count / fps)
 
 
 def _encode_audio(box: Any, audio: Any, speech: Speech, seconds: float) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huggingface_hub import HfApi, constants
+from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
 from huggingface_hub.file_download import repo_folder_name
 from huggingface_hub.utils import validate_repo_id
@@ -61,6 +61,15 @@ def cached_snapshot(model: str) -> Path | None:
     if not commit or not snapshot.is_dir() or not any(snapshot.iterdir()):
         return None
     return snapshot
+
+
+def model_folder(setting: str, model: str, patterns: list[str]) -> str:
+    """Like `model_source`, but always a folder: a hub id is downloaded first (only the files
+    matching `patterns`), for checkpoints read file by file rather than by `from_pretrained`."""
+    source = model_source(setting, model)
+    if Path(source).is_dir():
+        return source
+    return str(snapshot_download(source, allow_patterns=patterns))
 
 
 def _advice(setting: str, model: str, reason: str) -> str:

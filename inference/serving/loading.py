@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from inference.config import InferenceConfig
+from inference.errors import ModelUnavailable
 from inference.face.fonts import warn_without_cjk_font
+from inference.face.lipsync import UNET_CONFIG, UNET_FOLDER, UNET_WEIGHTS, LipSync
 from inference.face.painter import TalkingPainter
 from inference.face.safety import SafetyChecker
 from inference.serving.device import default_dtype, resolve_device
-from inference.serving.hub import model_source
+from inference.serving.hub import model_folder, model_source
 from inference.text.captioner import Captioner
 from inference.text.dialogue import DialogueModel
 from inference.text.fast_decoding import STATIC_CACHE_TOKENS
@@ -33,6 +36,7 @@ class Models:
     painter: TalkingPainter | None
     speech: SpeechModel | None = None
     transcriber: Transcriber | None = None
+    lipsync: LipSync | None = None  # None when LIPSYNC_MODEL is empty (painted mouth shapes)
     # Where the media lane's models run (MEDIA_DEVICE; the text lane's device by default).
     media_device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
@@ -56,6 +60,7 @@ def load_models(config: InferenceConfig) -> Models:
     image_source = model_source("IMAGE_MODEL", config.image_model) if config.image_model else ""
     speech_source = model_source("TTS_MODEL", config.tts_model) if config.tts_model else ""
     asr_source = model_source("ASR_MODEL", config.asr_model) if config.asr_model else ""
+    lipsync_sources = lipsync_files(config) if config.lipsync_model else None
     # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
     # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
     captioner, dialogue = None, None
@@ -80,7 +85,22 @@ def load_models(config: InferenceConfig) -> Models:
             painter.safety = SafetyChecker.load(safety_source, media_device, media_dtype)
     speech = SpeechModel.load(speech_source, media_device, media_dtype) if speech_source else None
     transcriber = Transcriber.load(asr_source, device, dtype) if asr_source else None
-    models = Models(captioner, dialogue, painter, speech, transcriber, media_device)
+    lipsync = None
+    if lipsync_sources is not None:
+        # Half precision on GPUs, as MuseTalk runs (fp16: its VAE and UNet were made in it).
+        half = torch.float16 if media_device.type == "cuda" else torch.float32
+        lipsync = LipSync.load(
+            *lipsync_sources, media_device, half, batch_size=config.lipsync_batch_size
+        )
+    models = Models(
+        captioner,
+        dialogue,
+        painter,
+        speech,
+        transcriber,
+        lipsync=lipsync,
+        media_device=media_device,
+    )
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
     elif config.torch_compile and device.type == "cuda":  # (the UNet: when MEDIA_DEVICE is too)
@@ -90,6 +110,31 @@ def load_models(config: InferenceConfig) -> Models:
             models, pictures=config.torch_compile is True, cache_tokens=config.static_cache_tokens
         )
     return models
+
+
+def lipsync_files(config: InferenceConfig) -> tuple[str, str, str]:
+    """LIPSYNC_MODEL's folder (holding musetalkV15/), and where the VAE and Whisper come from:
+    their own settings, else the sd-vae/ and whisper/ folders beside musetalkV15/."""
+    patterns = [f"{UNET_FOLDER}/*", "sd-vae/*", "whisper/*"]
+    folder = Path(model_folder("LIPSYNC_MODEL", config.lipsync_model, patterns))
+    for name in (UNET_CONFIG, UNET_WEIGHTS):
+        if not (folder / UNET_FOLDER / name).is_file():
+            raise ModelUnavailable(
+                f"LIPSYNC_MODEL={config.lipsync_model!r} has no {UNET_FOLDER}/{name} "
+                "(MuseTalk 1.5's layout, e.g. the TMElyralab/MuseTalk repository)"
+            )
+    sources = []
+    for setting, value, inside, example in (
+        ("LIPSYNC_VAE", config.lipsync_vae, "sd-vae", "stabilityai/sd-vae-ft-mse"),
+        ("LIPSYNC_WHISPER", config.lipsync_whisper, "whisper", "openai/whisper-tiny"),
+    ):
+        if not value and not (folder / inside).is_dir():
+            raise ModelUnavailable(
+                f"LIPSYNC_MODEL={config.lipsync_model!r} has no {inside}/ folder: set {setting} "
+                f"(e.g. {example}) or add the folder"
+            )
+        sources.append(model_source(setting, value) if value else str(folder / inside))
+    return str(folder), sources[0], sources[1]
 
 
 def compile_for_speed(

@@ -183,6 +183,60 @@ def build_image(folder: Path, scale: float, dtype: torch.dtype) -> Path:
     return save_img2img_pipeline(folder, vae, text_encoder, tokenizer, unet, scheduler)
 
 
+def build_lipsync(folder: Path, scale: float, dtype: torch.dtype) -> Path:
+    """MuseTalk 1.5 in its download layout: its UNet (SD 1.x sizes: 320-640-1280-1280, two
+    layers a block, 8 heads; 8 channels in, 4 out, cross-attention over 384 Whisper features,
+    0.86 B), sd-vae-ft-mse's AutoencoderKL (128-256-512-512, 84 M) and whisper-tiny (384 wide,
+    4 layers, 39 M). `scale` < 1 narrows the UNet and the VAE for a CPU smoke run."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from tiny_lipsync_checkpoints import save_lipsync_layout
+    from transformers import WhisperConfig, WhisperModel
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        sample_size=64,
+        in_channels=8,
+        out_channels=4,
+        block_out_channels=tuple(
+            _n(c, scale, multiple=32, minimum=32) for c in (320, 640, 1280, 1280)
+        ),
+        layers_per_block=2,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        cross_attention_dim=384,
+        attention_head_dim=8,
+        flip_sin_to_cos=True,
+        freq_shift=0,
+    ).to(dtype)
+    vae = AutoencoderKL(
+        block_out_channels=tuple(
+            _n(c, scale, multiple=32, minimum=32) for c in (128, 256, 512, 512)
+        ),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=2,
+        norm_num_groups=32,
+        sample_size=256,
+    ).to(dtype)
+    whisper = WhisperModel(
+        WhisperConfig(
+            d_model=384,
+            encoder_layers=4,
+            encoder_attention_heads=6,
+            encoder_ffn_dim=1536,
+            decoder_layers=4,
+            decoder_attention_heads=6,
+            decoder_ffn_dim=1536,
+            num_mel_bins=80,
+            vocab_size=51865,
+            max_source_positions=1500,
+            max_target_positions=448,
+        )
+    ).to(dtype)
+    return save_lipsync_layout(folder, unet.eval(), vae.eval(), whisper.eval())
+
+
 def build_full_size(root: Path, scale: float = 1.0, device: str = "cpu") -> TinyModels:
     """All three under `root` (full size: ~17 GB of bf16 safetensors; build on the GPU)."""
     dtype = torch.bfloat16 if scale >= 1 else torch.float32

@@ -34,6 +34,39 @@ def speaking_actor(tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels) 
     actor.close()
 
 
+@pytest.fixture(scope="module")
+def lip_syncing_actor(
+    tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels, tiny_lipsync: Path
+) -> Iterator[Actor]:
+    """An actor whose lips follow its voice (tiny MuseTalk layout and tiny Bark), with no
+    image model at all."""
+    config = tiny_inference_config(
+        tiny_models,
+        image_model="",
+        lipsync_model=str(tiny_lipsync),
+        tts_model=str(tiny_voice_models.speech),
+    )
+    actor = Actor.load(config)
+    yield actor
+    actor.close()
+
+
+@pytest.fixture
+async def lip_syncing_bot(
+    telegram: FakeTelegram,
+    database: Path,
+    tiny_models: TinyModels,
+    tiny_lipsync: Path,
+    lip_syncing_actor: Actor,
+) -> AsyncIterator[Any]:
+    settings = bot_settings(
+        telegram, database, tiny_models, image_model="", lipsync_model=str(tiny_lipsync)
+    )
+    application = build_application(settings, actor=lip_syncing_actor)
+    async with running(application, poll_timeout=1) as app:
+        yield app
+
+
 @pytest.fixture
 async def speaking_bot(
     telegram: FakeTelegram, database: Path, tiny_models: TinyModels, speaking_actor: Actor
@@ -69,6 +102,13 @@ def streams(upload: UploadedFile) -> tuple[list[str], int, int, int]:
         return kinds, video.codec_context.width, video.codec_context.height, frames
 
 
+def seconds_of(upload: UploadedFile) -> float:
+    """How long the sound of an uploaded voice note is, decoded."""
+    with av.open(io.BytesIO(upload.data)) as container:
+        frames = list(container.decode(audio=0))
+    return sum(f.samples for f in frames) / frames[0].sample_rate
+
+
 async def test_a_portrait_in_a_private_chat_gets_a_round_video_note_after_its_line(
     telegram: FakeTelegram, bot: Any, alice: FakeUser
 ) -> None:
@@ -101,6 +141,14 @@ async def test_no_face_means_a_picture_and_no_video(
     telegram.send_photo(alice, None, jpeg("coffee"))
     await telegram.wait_for("sendPhoto", timeout=60)
     await telegram.wait_idle(quiet=1.0, timeout=60)
+    assert not telegram.calls_to("sendVideoNote")
+    # The photo is remembered as faceless: later lines neither download nor search it again.
+    downloads = len(telegram.calls_to("getFile"))
+    for words in ("Hello?", "Anyone there?"):
+        question = telegram.send_text(alice, None, words)
+        await telegram.wait_for("sendMessage", replies_to(question.message_id), timeout=60)
+        await telegram.wait_idle(quiet=1.0, timeout=60)
+    assert len(telegram.calls_to("getFile")) == downloads
     assert not telegram.calls_to("sendVideoNote")
 
 
@@ -153,6 +201,24 @@ async def test_with_a_voice_the_video_note_comes_after_it_and_speaks_with_it(
     kinds, width, height, frames = streams(note.params["video_note"])
     assert kinds == ["audio", "video"] and width == height  # the voice is its sound track
     assert abs(frames / 25 - voice.params["duration"]) <= 1.5  # as long as the voice
+
+
+async def test_with_lip_sync_the_video_note_follows_the_voice_it_carries(
+    telegram: FakeTelegram, lip_syncing_bot: Any, alice: FakeUser
+) -> None:
+    photo = telegram.send_photo(alice, None, jpeg("astronaut"))
+    line = await telegram.wait_for("sendMessage", is_line(photo.message_id), timeout=60)
+    assert line.message is not None
+    voice = await telegram.wait_for("sendVoice", replies_to(line.message.message_id), timeout=120)
+    picture = await telegram.wait_for("sendPhoto", timeout=120)
+    note = await telegram.wait_for(
+        "sendVideoNote", replies_to(line.message.message_id), timeout=180
+    )
+    calls = telegram.calls
+    assert calls.index(voice) < calls.index(picture) < calls.index(note)
+    kinds, width, height, frames = streams(note.params["video_note"])
+    assert kinds == ["audio", "video"] and width == height
+    assert abs(frames - seconds_of(voice.params["voice"]) * 25) <= 1  # a frame per 25th of it
 
 
 async def test_in_a_group_with_a_voice_the_video_has_sound(
