@@ -3,11 +3,8 @@ use. Every model call runs on the worker."""
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -17,23 +14,15 @@ from PIL import Image, ImageDraw
 
 from inference.config import InferenceConfig
 from inference.errors import EngineUnavailable, StageFailed, Unheard
-from inference.face.animation import Animator, Film, Mouths, talking_picture
-from inference.face.finder import Face, face_in, find_face
-from inference.face.lipsync import LipSync, LipSyncJob
-from inference.face.painter import MouthStates
-from inference.face.synced_video import (
-    lip_sync_job,
-    loudest_frame,
-    render_synced_video,
-    synced_picture,
-)
-from inference.face.video import FPS, MAX_SECONDS, TalkingVideo
+from inference.face.finder import Face, face_in
+from inference.face.talking import TalkingFace
+from inference.face.video import TalkingVideo
 from inference.images import decode_image
 from inference.language import reply_language
-from inference.serving.device import own_stream
+from inference.serving.device import free_device_memory, own_stream
 from inference.serving.lanes import Lanes
 from inference.serving.loading import Models, load_models
-from inference.serving.worker import Stage
+from inference.serving.worker import Stage, run_each
 from inference.text.card import (
     Introduction,
     apparent_gender,
@@ -74,10 +63,18 @@ class Actor:
     def __init__(self, models: Models, config: InferenceConfig) -> None:
         self._models = models
         self._config = config
-        self._animator = Animator(models.painter, seed=config.seed)
+        self._face = TalkingFace(
+            models.painter,
+            models.lipsync,
+            submit=self._submit,
+            on_cpu=self._on_cpu,
+            timed_on_cpu=self._timed_on_cpu,
+            resample=resample,
+            seed=config.seed,
+        )
         # A transcript gates a reply, and a reply goes before a new photo's caption.
         text = [
-            Stage("warm-up", -1, _run_each, 1),
+            Stage("warm-up", -1, run_each, 1),
             Stage("transcribe", 0, self._transcribe_batch, config.max_batch_size),
         ]
         engine: Engine
@@ -93,15 +90,14 @@ class Actor:
         # A voice is heard before its picture is seen; lip-synced frames come after both.
         media = [
             Stage("speech", 0, self._voice_batch, config.max_batch_size),
-            Stage("mouths", 1, self._animator.paint_mouths, 1),
-            Stage("lipsync", 2, self._lip_sync_batch, config.max_batch_size),
+            Stage("mouths", 1, self._face.animator.paint_mouths, 1),
+            Stage("lipsync", 2, self._face.lip_sync_batch, config.max_batch_size),
         ]
-        self._faces: OrderedDict[str, Face | None] = OrderedDict()
         self._lanes = Lanes(
             text,
             media,
             queue_size=config.queue_size,
-            on_failure=_free_memory,
+            on_failure=free_device_memory,
             batch_window_s=config.batch_window_ms / 1000,
             media_on_start=own_stream(models.media_device),
         )
@@ -129,7 +125,7 @@ class Actor:
     def can_animate(self, *, voice: bool) -> bool:
         """Whether a video can be made: lip sync (LIPSYNC_MODEL) follows a voice, painted mouth
         shapes (IMAGE_MODEL) follow a voice or the text."""
-        return (self._models.lipsync is not None and voice) or self._models.painter is not None
+        return self._face.can_animate(voice=voice)
 
     @property
     def max_voice_seconds(self) -> float:
@@ -256,24 +252,9 @@ class Actor:
         speech: Speech | None = None,
         chat_key: Hashable = 0,
     ) -> TalkingPicture:
-        """The person drawn with the mouth open, the line in a bubble that points at the mouth:
-        with lip sync and a voice, the frame of the voice's loudest moment; else painted.
-
-        No face found (or no model to move it): the photo itself, the bubble off the face.
-        """
-        face = await self.face_of(image)
-        lipsync = self._models.lipsync
-        if face is not None and lipsync is not None and speech is not None:
-            loudest = loudest_frame(speech.samples, speech.sample_rate, FPS)
-            mouth = await self._lip_sync(lipsync, image, face, speech, (loudest,), chat_key)
-            drawn = await self._lanes.on_cpu(synced_picture, image, face, mouth[0])
-            return await self._lanes.on_cpu(talking_picture, drawn, face, None, line)
-        states = None
-        if face is not None and self._models.painter is not None:
-            states = await self._mouth_states(image, face, persona.description, chat_key)
-            if states.flagged:
-                return TalkingPicture(jpeg=b"", flagged=True)
-        return await self._lanes.on_cpu(talking_picture, image, face, states, line)
+        """The person drawn saying `line` (lip-synced to `speech` when it can be), the line in
+        a bubble that points at the mouth; no face: the photo, the bubble off the face."""
+        return await self._face.picture(image, persona, line, speech, chat_key)
 
     async def talking_video(
         self,
@@ -286,60 +267,16 @@ class Actor:
         chat_key: Hashable = 0,
     ) -> TalkingVideo | None:
         """The person saying `line` (with `speech` as sound, when given): a square video for a
-        round video note, else the whole photo. Lip-synced with LIPSYNC_MODEL and a voice,
-        else painted mouth shapes. None without a face or a model that can move it."""
-        if not self.can_animate(voice=speech is not None):
-            return None
-        face = await self.face_of(image)
-        if face is None:
-            return None
-        states = None
-        if self._models.painter is not None:  # painted states: the fallback, and the blink
-            states = await self._mouth_states(image, face, persona.description, chat_key)
-            if states.flagged:
-                return None
-        lipsync = self._models.lipsync
-        if lipsync is not None and speech is not None:
-            mouths = await self._lip_sync(lipsync, image, face, speech, None, chat_key)
-            blink = states.frame(image, "closed", blink=True) if states and states.blink else None
-            # Blending and encoding need no model: the CPU pool, so the media lane goes on.
-            return await self._lanes.timed_on_cpu(
-                "video",
-                lambda: render_synced_video(
-                    image,
-                    face,
-                    mouths,
-                    speech,
-                    line,
-                    square=square,
-                    seed=self._config.seed,
-                    blink_photo=blink,
-                ),
-            )
-        assert states is not None  # can_animate: without lip sync there is a painter
-        film = Film(image, states, line, speech, square)
-        return await self._lanes.timed_on_cpu("video", lambda: self._animator.render_video(film))
+        round video note, else the whole photo. None without a face or a model to move it."""
+        return await self._face.video(image, persona, line, speech, square, chat_key)
 
     async def face_of(self, image: Image.Image) -> Face | None:
-        """The face that talks in `image` (the largest confident one), or None; found once
-        per photo (kept for the FACE_CACHE_SIZE latest), off the event loop."""
-        key = await self._lanes.on_cpu(_pixels_key, image)
-        if key in self._faces:
-            self._faces.move_to_end(key)
-            return self._faces[key]
-        face = await self._lanes.on_cpu(find_face, image)
-        self._faces[key] = face
-        while len(self._faces) > FACE_CACHE_SIZE:
-            self._faces.popitem(last=False)
-        return face
+        """The face that talks in `image`, or None (found once per photo)."""
+        return await self._face.face_of(image)
 
     def forget_faces(self, descriptions: list[str]) -> int:
-        """Forget what was found and painted of these characters' faces (/forget): nothing of
-        their photos stays in memory (found faces are cheap to find again: all go). Returns
-        how many cached faces went."""
-        found = len(self._faces)
-        self._faces.clear()
-        return found + self._animator.forget(set(descriptions))
+        """Forget what was found and painted of these characters' faces (/forget)."""
+        return self._face.forget(descriptions)
 
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
@@ -391,11 +328,11 @@ class Actor:
             pass  # logged by the engine; pictures still work, and the engine may come later
         if self._models.painter is not None:
             face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
-            await self._submit("mouths", Mouths(photo, face, description), _WARM_UP_CHAT)
+            await self._face.mouth_states(photo, face, description, _WARM_UP_CHAT)
         if self._models.lipsync is not None:
             face = face_in((20, 20, 76, 98), photo.size)
             silence = Speech(b"", np.zeros(SAMPLE_RATE // 2, np.float32), SAMPLE_RATE)
-            await self._lip_sync(self._models.lipsync, photo, face, silence, None, _WARM_UP_CHAT)
+            await self._face.lip_sync(photo, face, silence, _WARM_UP_CHAT)
         if self._models.speech is not None:
             await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
         if self._models.transcriber is not None:
@@ -424,32 +361,11 @@ class Actor:
         assert self._models.dialogue is not None  # the "text" stage exists only with it
         return write_batch(self._models.dialogue.generate, jobs)
 
-    async def _mouth_states(
-        self, image: Image.Image, face: Face, description: str, chat_key: Hashable
-    ) -> MouthStates:
-        states: MouthStates = await self._submit(
-            "mouths", Mouths(image, face, description), chat_key
-        )
-        return states
+    async def _on_cpu(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await self._lanes.on_cpu(function, *args)
 
-    async def _lip_sync(
-        self,
-        lipsync: LipSync,
-        image: Image.Image,
-        face: Face,
-        speech: Speech,
-        frames: tuple[int, ...] | None,
-        chat_key: Hashable,
-    ) -> np.ndarray:
-        """The repainted lower faces of the video's frames (or of `frames` only): the crop and
-        the voice's features on a CPU thread, the models on the worker."""
-        job = await self._lanes.on_cpu(prepare_lip_sync, lipsync, image, face, speech, frames)
-        mouths: np.ndarray = await self._submit("lipsync", job, chat_key)
-        return mouths
-
-    def _lip_sync_batch(self, jobs: list[LipSyncJob]) -> list[np.ndarray]:
-        assert self._models.lipsync is not None  # jobs come only with a lip-sync model
-        return self._models.lipsync.generate(jobs)
+    async def _timed_on_cpu(self, kind: str, function: Callable[[], Any]) -> Any:
+        return await self._lanes.timed_on_cpu(kind, function)
 
     def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
         assert self._models.speech is not None
@@ -460,44 +376,8 @@ class Actor:
         return self._models.transcriber.transcribe_batch(waves)
 
 
-def prepare_lip_sync(
-    lipsync: LipSync,
-    image: Image.Image,
-    face: Face,
-    speech: Speech,
-    frames: tuple[int, ...] | None = None,
-) -> LipSyncJob:
-    """CPU work before the lip-sync stage: the voice at Whisper's rate (cut at the video's
-    cap), the face crop and the log-mel features."""
-    samples = np.asarray(speech.samples, dtype=np.float32)[: int(MAX_SECONDS * speech.sample_rate)]
-    voice = resample(samples, speech.sample_rate, lipsync.sample_rate)
-    return lip_sync_job(lipsync, image, face, voice, frames)
-
-
-def _pixels_key(image: Image.Image) -> str:
-    return f"{hashlib.sha1(image.tobytes()).hexdigest()}-{image.mode}-{image.size}"
-
-
-def _run_each(calls: list[Callable[[], object]]) -> list[object]:
-    """Run functions on the worker thread (compiled CUDA graphs belong to the thread that
-    recorded them)."""
-    return [call() for call in calls]
-
-
 def _warm_up_photo() -> Image.Image:
     """A 3:4 portrait (the usual phone photo shape), so compiled image shapes are reused."""
     image = Image.new("RGB", (96, 128), (40, 60, 90))
     ImageDraw.Draw(image).ellipse((20, 20, 76, 98), fill=(180, 140, 120))
     return image
-
-
-def _free_memory(_: BaseException) -> None:
-    """After a failed stage (often CUDA out of memory) give the allocator its memory back."""
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # pragma: no cover - freeing memory must never raise
-        log.exception("could not free CUDA memory")

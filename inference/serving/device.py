@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 
@@ -48,3 +49,10 @@ def own_stream(device: torch.device) -> Callable[[], None] | None:
         torch.cuda.set_stream(torch.cuda.Stream(device))
 
     return use
+
+
+def free_device_memory(_: BaseException) -> None:
+    """After a failed stage (often CUDA out of memory) give the allocator its memory back."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -343,3 +343,9 @@ def _succeed(job: _Job, result: Any) -> None:
 def _fail(job: _Job, error: BaseException) -> None:
     if not job.future.done():
         job.future.set_exception(error)
+
+
+def run_each(calls: list[Callable[[], object]]) -> list[object]:
+    """A stage that runs functions on the worker's own thread (compiled CUDA graphs belong to
+    the thread that recorded them: the warm-up compiles there)."""
+    return [call() for call in calls]

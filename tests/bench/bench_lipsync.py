@@ -40,17 +40,23 @@ from PIL import Image
 from sample_photos import photo
 from tiny_lipsync_checkpoints import build_lipsync_checkpoint
 
-from inference.actor import prepare_lip_sync
 from inference.config import InferenceConfig
 from inference.face.finder import find_face
 from inference.face.lipsync import LipSync
 from inference.face.painter import MouthStates
-from inference.face.synced_video import render_synced_video
+from inference.face.synced_video import lip_sync_job, render_synced_video
 from inference.face.video import FPS, render_video
 from inference.serving.device import resolve_device
 from inference.serving.loading import lipsync_files
+from inference.voice.codecs import resample
 
 LINES_AT_ONCE = 4
+
+
+def prepare_lip_sync(lipsync: LipSync, image: Image.Image, face: Any, speech: Any) -> Any:
+    """What the Actor's CPU pool does before the lip-sync stage (face/talking.py)."""
+    voice = resample(speech.samples, speech.sample_rate, lipsync.sample_rate)
+    return lip_sync_job(lipsync, image, face, voice, None)
 
 
 def clocked(rounds: int, action: Callable[[], Any]) -> float:

@@ -15,7 +15,7 @@ from PIL import Image
 from sample_photos import photo
 from tiny_checkpoints import TinyModels
 
-import inference.actor
+import inference.face.talking
 from inference.actor import Actor
 from inference.config import InferenceConfig
 from inference.face.lipsync import LipSyncJob
@@ -124,8 +124,10 @@ async def test_a_photos_face_is_searched_once(
     actor: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     searched: list[Image.Image] = []
-    find = inference.actor.find_face
-    monkeypatch.setattr(inference.actor, "find_face", lambda i: searched.append(i) or find(i))
+    find = inference.face.talking.find_face
+    monkeypatch.setattr(
+        inference.face.talking, "find_face", lambda i: searched.append(i) or find(i)
+    )
     cup = photo("coffee").rotate(180)  # pixels this module has not shown the actor yet
     assert await actor.face_of(cup) is None
     assert await actor.face_of(cup.copy()) is None
