@@ -15,7 +15,7 @@ from inference.config import InferenceConfig
 DEFAULT_CAPTION_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 DEFAULT_DIALOGUE_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
-DEFAULT_TTS_MODEL = "suno/bark-small"
+DEFAULT_TTS_MODEL = "hexgrad/Kokoro-82M"
 DEFAULT_ASR_MODEL = "openai/whisper-large-v3-turbo"
 DEFAULT_SAFETY_MODEL = "CompVis/stable-diffusion-safety-checker"
 
@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     caption_model: str = DEFAULT_CAPTION_MODEL
     dialogue_model: str = DEFAULT_DIALOGUE_MODEL
     image_model: str = DEFAULT_IMAGE_MODEL
-    tts_model: str = DEFAULT_TTS_MODEL  # empty: characters only write
+    tts_model: str = DEFAULT_TTS_MODEL  # Kokoro or Bark; empty: characters only write
     asr_model: str = DEFAULT_ASR_MODEL  # empty: voice notes get "please write"
+    # The longest voice note heard, and the longest voice a character speaks.
     max_voice_seconds: int = Field(default=120, ge=1, le=3600)
     # Checks pictures of image models that ship without a checker; empty disables.
     safety_model: str = DEFAULT_SAFETY_MODEL

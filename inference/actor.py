@@ -259,21 +259,26 @@ class Actor:
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
         speech = self._models.speech
-        presets = speech.voices if speech else []
-        return choose_voice(description, language, presets, apparent_gender(description))
+        voices = speech.voices if speech else []
+        return choose_voice(description, language, voices, apparent_gender(description))
 
     async def speak(self, line: str, voice: str, *, chat_key: Hashable = 0) -> Speech:
-        """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video)."""
+        """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video).
+        Raises `StageFailed` when this line gets no voice (the others of its batch do)."""
         if self._models.speech is None:
             raise StageFailed("no speech model (TTS_MODEL is empty)")
-        speech: Speech = await self._submit("speech", SpeechRequest(line, voice), chat_key)
+        speech: Speech | StageFailed = await self._submit(
+            "speech", SpeechRequest(line, voice), chat_key
+        )
+        if isinstance(speech, StageFailed):  # this row's own failure, returned by the stage
+            raise speech
         return speech
 
     async def transcribe(self, data: bytes, *, chat_key: Hashable = 0) -> Transcript:
         """What the user said in a voice note, audio file or video note.
 
         Raises `BadAudio` (unreadable or too long) or `Unheard` (silence, no words)."""
-        if self._models.transcriber is None:
+        if not self.can_listen:
             raise StageFailed("no recognition model (ASR_MODEL is empty)")
         limit = self._config.max_voice_seconds
         samples = await asyncio.to_thread(decode_audio, data, SAMPLE_RATE, limit)
@@ -307,10 +312,14 @@ class Actor:
         if self._models.painter is not None:
             face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
             await self._submit("mouths", Mouths(photo, face, description), _WARM_UP_CHAT)
-        if self._models.speech is not None:
-            await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
-        if self._models.transcriber is not None:
-            await self._submit("transcribe", np.zeros(SAMPLE_RATE, np.float32), _WARM_UP_CHAT)
+        try:  # a voice server down now may come later; texts and pictures need no voice
+            if self.can_speak:
+                voice = self.voice_for(description, "en")
+                await self.speak("Hello!", voice, chat_key=_WARM_UP_CHAT)
+            if self._models.transcriber is not None:
+                await self._submit("transcribe", np.zeros(SAMPLE_RATE, np.float32), _WARM_UP_CHAT)
+        except StageFailed as exc:
+            log.warning("voice warm-up failed: %s", exc)
         return time.perf_counter() - started
 
     def close(self, grace_s: float = 10.0) -> None:
@@ -343,7 +352,8 @@ class Actor:
         )
         return states
 
-    def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
+    def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech | StageFailed]:
+        """Many users' lines at once; a row that fails is returned as its `StageFailed`."""
         assert self._models.speech is not None
         return self._models.speech.speak_batch(requests)
 

@@ -28,7 +28,7 @@ class InferenceConfig:
     seed: int = 0
     tts_model: str = ""  # empty: characters do not speak
     asr_model: str = ""  # empty: voice notes are not transcribed
-    max_voice_seconds: float = 120.0
+    max_voice_seconds: float = 120.0  # the longest voice note heard, and voice spoken
     # An OpenAI-compatible engine for caption and dialogue (empty: the models run in-process).
     llm_api_base: str = ""
     llm_api_key: str = ""

@@ -15,7 +15,9 @@ from inference.serving.hub import model_source
 from inference.text.captioner import Captioner
 from inference.text.dialogue import DialogueModel
 from inference.voice.asr import Transcriber
-from inference.voice.tts import SpeechModel
+from inference.voice.bark_tts import BarkSpeech
+from inference.voice.kokoro_tts import KokoroSpeech
+from inference.voice.tts import SpeechModel, speech_kind
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def load_models(config: InferenceConfig) -> Models:
         if config.safety_model and getattr(painter.pipeline, "safety_checker", None) is None:
             safety_source = model_source("SAFETY_MODEL", config.safety_model)
             painter.safety = SafetyChecker.load(safety_source, device, dtype)
-    speech = SpeechModel.load(speech_source, device, dtype) if speech_source else None
+    speech = load_speech(speech_source, device, dtype, config) if speech_source else None
     transcriber = Transcriber.load(asr_source, device, dtype) if asr_source else None
     models = Models(captioner, dialogue, painter, speech, transcriber)
     if config.torch_compile is True and device.type != "cuda":
@@ -81,6 +83,16 @@ def load_models(config: InferenceConfig) -> Models:
         # compile has no such fall back, only when asked for with TORCH_COMPILE=true.
         compile_for_speed(models, pictures=config.torch_compile is True)
     return models
+
+
+def load_speech(
+    source: str, device: torch.device, dtype: torch.dtype, config: InferenceConfig
+) -> SpeechModel:
+    """The speech model a checkpoint holds: Kokoro (config.json + kokoro-v1_0.pth + voices/)
+    or Bark (a transformers checkpoint); both stop at MAX_VOICE_SECONDS."""
+    if speech_kind(source) == "kokoro":
+        return KokoroSpeech.load(source, device, max_seconds=config.max_voice_seconds)
+    return BarkSpeech.load(source, device, dtype, max_seconds=config.max_voice_seconds)
 
 
 def compile_for_speed(models: Models, pictures: bool = True) -> None:
