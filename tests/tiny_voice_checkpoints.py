@@ -360,6 +360,17 @@ def build_english_tagger(root: Path) -> Path:
     return root
 
 
+def tiny_kokoro_samples(speech: Any, line: str, voice: str) -> int:
+    """How many samples the tiny Kokoro (max_dur 1) speaks for `line`: one frame per phoneme
+    it knows plus two boundary frames, per piece, and a pause between pieces. `speech`: the
+    loaded KokoroSpeech."""
+    from inference.voice.tts import PAUSE_S
+
+    pieces = speech.pieces(line, british=voice.startswith("b"))
+    frames = sum(sum(ch in speech.model.vocab for ch in piece) + 2 for piece in pieces)
+    return SAMPLES_PER_PHONEME * frames + int(PAUSE_S * 24_000) * (len(pieces) - 1)
+
+
 def build_voice_models(root: Path) -> TinyVoiceModels:
     return TinyVoiceModels(
         speech=build_kokoro_checkpoint(root / "kokoro"),
