@@ -99,13 +99,13 @@ class Actor:
 
     @property
     def can_speak(self) -> bool:
-        """Whether characters get a voice (TTS_MODEL is set)."""
-        return self._models.speech is not None
+        """Whether characters get a voice (TTS_MODEL or TTS_API_BASE is set)."""
+        return self._models.speech is not None or self._models.speech_server is not None
 
     @property
     def can_listen(self) -> bool:
-        """Whether voice notes are transcribed (ASR_MODEL is set)."""
-        return self._models.transcriber is not None
+        """Whether voice notes are transcribed (ASR_MODEL or ASR_API_BASE is set)."""
+        return self._models.transcriber is not None or self._models.transcription_server is not None
 
     @property
     def max_voice_seconds(self) -> float:
@@ -258,13 +258,15 @@ class Actor:
 
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
-        speech = self._models.speech
+        speech = self._models.speech_server or self._models.speech
         voices = speech.voices if speech else []
         return choose_voice(description, language, voices, apparent_gender(description))
 
     async def speak(self, line: str, voice: str, *, chat_key: Hashable = 0) -> Speech:
         """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video).
         Raises `StageFailed` when this line gets no voice (the others of its batch do)."""
+        if self._models.speech_server is not None:  # it batches by itself
+            return await self._models.speech_server.speak(line, voice)
         if self._models.speech is None:
             raise StageFailed("no speech model (TTS_MODEL is empty)")
         speech: Speech | StageFailed = await self._submit(
@@ -284,7 +286,11 @@ class Actor:
         samples = await asyncio.to_thread(decode_audio, data, SAMPLE_RATE, limit)
         if is_silent(samples, SAMPLE_RATE):
             raise Unheard("silence")
-        transcript: Transcript = await self._submit("transcribe", samples, chat_key)
+        transcript: Transcript
+        if self._models.transcription_server is not None:  # it batches by itself
+            transcript = await self._models.transcription_server.transcribe(samples)
+        else:
+            transcript = await self._submit("transcribe", samples, chat_key)
         if not any(ch.isalpha() for ch in transcript.text):
             raise Unheard("no words")
         return transcript
@@ -328,8 +334,11 @@ class Actor:
         self._worker.close(grace_s)
 
     async def aclose(self) -> None:
-        """Close the serving engine's connections (on the event loop that opened them)."""
+        """Close the serving engines' connections (on the event loop that opened them)."""
         await self._engine.aclose()
+        for server in (self._models.speech_server, self._models.transcription_server):
+            if server is not None:
+                await server.aclose()
 
     async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
         return await self._worker.submit(

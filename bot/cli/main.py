@@ -35,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    llm_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    keys = (settings.llm_api_key, settings.tts_api_key, settings.asr_api_key)
     password = settings.database_password
-    secrets = [token, llm_key, password.get_secret_value() if password else ""]
+    secrets = [token, password.get_secret_value() if password else ""]
+    secrets += [key.get_secret_value() for key in keys if key is not None]
     configure_logging(settings.log_level, secrets, message_text=settings.log_message_text)
     try:
         return _run(args, settings)

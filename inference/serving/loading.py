@@ -17,6 +17,7 @@ from inference.text.dialogue import DialogueModel
 from inference.voice.asr import Transcriber
 from inference.voice.bark_tts import BarkSpeech
 from inference.voice.kokoro_tts import KokoroSpeech
+from inference.voice.servers import SpeechServer, TranscriptionServer
 from inference.voice.tts import SpeechModel, speech_kind
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,17 @@ log = logging.getLogger(__name__)
 @dataclass
 class Models:
     """The loaded stages; `painter` is None when IMAGE_MODEL is empty (bubble on the photo),
-    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty, `captioner` and `dialogue`
-    when a serving engine (LLM_API_BASE) does their work."""
+    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty or a server does their work
+    (`speech_server` at TTS_API_BASE, `transcription_server` at ASR_API_BASE), `captioner` and
+    `dialogue` when a serving engine (LLM_API_BASE) does theirs."""
 
     captioner: Captioner | None
     dialogue: DialogueModel | None
     painter: TalkingPainter | None
     speech: SpeechModel | None = None
     transcriber: Transcriber | None = None
+    speech_server: SpeechServer | None = None
+    transcription_server: TranscriptionServer | None = None
 
 
 def load_models(config: InferenceConfig) -> Models:
@@ -49,8 +53,10 @@ def load_models(config: InferenceConfig) -> Models:
         None if served or one_model else model_source("DIALOGUE_MODEL", config.dialogue_model)
     )
     image_source = model_source("IMAGE_MODEL", config.image_model) if config.image_model else ""
-    speech_source = model_source("TTS_MODEL", config.tts_model) if config.tts_model else ""
-    asr_source = model_source("ASR_MODEL", config.asr_model) if config.asr_model else ""
+    speech_local = bool(config.tts_model) and not config.tts_api_base
+    asr_local = bool(config.asr_model) and not config.asr_api_base
+    speech_source = model_source("TTS_MODEL", config.tts_model) if speech_local else ""
+    asr_source = model_source("ASR_MODEL", config.asr_model) if asr_local else ""
     # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
     # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
     captioner, dialogue = None, None
@@ -76,6 +82,10 @@ def load_models(config: InferenceConfig) -> Models:
     speech = load_speech(speech_source, device, dtype, config) if speech_source else None
     transcriber = Transcriber.load(asr_source, device, dtype) if asr_source else None
     models = Models(captioner, dialogue, painter, speech, transcriber)
+    if config.tts_api_base:
+        models.speech_server = SpeechServer(config)
+    if config.asr_api_base:
+        models.transcription_server = TranscriptionServer(config)
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
     elif config.torch_compile and device.type == "cuda":
