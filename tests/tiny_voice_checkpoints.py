@@ -266,12 +266,15 @@ def build_kokoro_checkpoint(
     sizes: dict[str, Any] | None = None,
     voices: tuple[str, ...] = TINY_KOKORO_VOICES,
     compact: bool = True,
+    frames_per_phoneme: float | None = None,
 ) -> Path:
     """A Kokoro folder as hexgrad/Kokoro-82M lays it out: config.json, kokoro-v1_0.pth (the
     five parts' state dicts, keys prefixed "module." like the released file) and
     voices/<name>.pt (float32 [510, 1, 256] style packs). `compact`: every tensor a slice of
     one random buffer, so the ~48 M-parameter tiny model is a 13 MB file; `sizes`: another
-    architecture (KOKORO_82M for the benchmark's full size)."""
+    architecture (KOKORO_82M for the benchmark's full size); `frames_per_phoneme`: random
+    weights would hold every phoneme for about max_dur / 2 frames (0.6 s at full size), so
+    the benchmark sets the duration head to a natural pace instead (real speech: ~3)."""
     from kokoro import KModel
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -291,6 +294,13 @@ def build_kokoro_checkpoint(
             )
     finally:
         empty.unlink()
+    if frames_per_phoneme is not None:
+        # Duration = sum over max_dur bins of sigmoid(logit): equal logits give the pace.
+        head = model.predictor.duration_proj.linear_layer
+        share = frames_per_phoneme / config["max_dur"]
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.fill_(float(np.log(share / (1 - share))))
     state = {part: getattr(model, part).state_dict() for part in KOKORO_PARTS}
     if compact:
         size = max(t.numel() for tensors in state.values() for t in tensors.values())
