@@ -20,9 +20,13 @@ RUN apt-get update \
 WORKDIR /app
 # Dependencies first (a layer that survives code changes), then the code.
 # The versions CI passed with (constraints.txt); torch==2.13.0 is its CUDA build here.
+# en_core_web_sm: the tagger the Kokoro voice reads English with; spaCy publishes it on
+# GitHub, not on PyPI, so it is installed from its release wheel (3.8.0 fits spaCy 3.8).
 COPY pyproject.toml README.md constraints.txt ./
 RUN mkdir bot inference storage && touch bot/__init__.py inference/__init__.py storage/__init__.py \
     && pip install --no-cache-dir -c constraints.txt ".[gpu,postgres]" \
+    && pip install --no-cache-dir -c constraints.txt \
+        "en_core_web_sm @ https://github.com/explosion/spacy-models/releases/download/en_core_web_sm-3.8.0/en_core_web_sm-3.8.0-py3-none-any.whl" \
     && pip uninstall -y photo-talk
 COPY bot ./bot
 COPY inference ./inference

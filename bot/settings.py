@@ -15,11 +15,12 @@ from inference.config import InferenceConfig
 DEFAULT_CAPTION_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 DEFAULT_DIALOGUE_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
-DEFAULT_TTS_MODEL = "suno/bark-small"
+DEFAULT_TTS_MODEL = "hexgrad/Kokoro-82M"
 DEFAULT_ASR_MODEL = "openai/whisper-large-v3-turbo"
 DEFAULT_SAFETY_MODEL = "CompVis/stable-diffusion-safety-checker"
 
 IdSet = Annotated[frozenset[int], NoDecode]
+NameList = Annotated[tuple[str, ...], NoDecode]
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
@@ -44,8 +45,9 @@ class Settings(BaseSettings):
     lipsync_vae: str = ""  # empty: LIPSYNC_MODEL's sd-vae/ (or e.g. stabilityai/sd-vae-ft-mse)
     lipsync_whisper: str = ""  # empty: LIPSYNC_MODEL's whisper/ (or e.g. openai/whisper-tiny)
     lipsync_batch_size: int = Field(default=16, ge=1, le=256)  # video frames per UNet call
-    tts_model: str = DEFAULT_TTS_MODEL  # empty: characters only write
+    tts_model: str = DEFAULT_TTS_MODEL  # Kokoro or Bark; empty: characters only write
     asr_model: str = DEFAULT_ASR_MODEL  # empty: voice notes get "please write"
+    # The longest voice note heard, and the longest voice a character speaks.
     max_voice_seconds: int = Field(default=120, ge=1, le=3600)
     # Checks pictures of image models that ship without a checker; empty disables.
     safety_model: str = DEFAULT_SAFETY_MODEL
@@ -72,6 +74,15 @@ class Settings(BaseSettings):
     llm_retries: int = Field(default=3, ge=1, le=10)
     # The served model's context (prompt + answer) when the engine does not report it.
     llm_context_tokens: int = Field(default=0, ge=0)
+    # OpenAI-compatible servers for speech (audio/speech: Kokoro-FastAPI, vLLM-Omni) and
+    # recognition (audio/transcriptions: vLLM, transformers serve); empty: in-process.
+    tts_api_base: str = ""  # e.g. http://kokoro:8880/v1
+    tts_api_key: SecretStr | None = None
+    tts_api_model: str = ""  # the served name (Kokoro-FastAPI: kokoro); empty: TTS_MODEL
+    tts_api_voices: NameList = ()  # the served voices; empty: Kokoro-82M's
+    asr_api_base: str = ""  # e.g. http://whisper:8000/v1
+    asr_api_key: SecretStr | None = None
+    asr_api_model: str = ""  # the served name; empty: ASR_MODEL
 
     queue_size: int = Field(default=64, ge=1)
     history_turns: int = Field(default=40, ge=2, le=1000)
@@ -123,24 +134,31 @@ class Settings(BaseSettings):
                 ("dialogue", self.dialogue_model + served),
                 ("image", self.image_model),
                 ("lip sync", self.lipsync_model),
-                ("voice", self.tts_model),
-                ("recognition", self.asr_model),
+                ("voice", _served(self.tts_model, self.tts_api_base)),
+                ("recognition", _served(self.asr_model, self.asr_api_base)),
             )
         )
 
     def secrets(self) -> list[str]:
-        """What no log line may show: the bot token, the webhook secret, the LLM key, the
+        """What no log line may show: the bot token, the webhook secret, the server keys, the
         database password."""
         found = (
             self.telegram_bot_token,
             self.telegram_webhook_secret,
             self.llm_api_key,
+            self.tts_api_key,
+            self.asr_api_key,
             self.database_password,
         )
         return [secret.get_secret_value() for secret in found if secret is not None]
 
     @field_validator(
-        "telegram_bot_token", "telegram_webhook_secret", "database_password", mode="before"
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "database_password",
+        "tts_api_key",
+        "asr_api_key",
+        mode="before",
     )
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:
@@ -159,6 +177,14 @@ class Settings(BaseSettings):
     def animates(self) -> bool:
         """Whether characters can move in videos: painted mouths or lip sync."""
         return bool(self.image_model.strip() or self.lipsync_model.strip())
+
+    @field_validator("tts_api_voices", mode="before")
+    @classmethod
+    def _parse_name_list(cls, value: object) -> object:
+        """Accept "af_heart, zf_xiaoxiao zm_yunxi" from the environment as well as lists."""
+        if isinstance(value, str):
+            return tuple(value.replace(",", " ").split())
+        return value
 
     @cached_property
     def database(self) -> str:
@@ -203,4 +229,22 @@ class Settings(BaseSettings):
             llm_dialogue_model=self.llm_dialogue_model.strip(),
             llm_retries=self.llm_retries,
             llm_context_tokens=self.llm_context_tokens,
+            tts_api_base=self.tts_api_base.strip(),
+            tts_api_key=_secret(self.tts_api_key),
+            tts_api_model=self.tts_api_model.strip(),
+            tts_api_voices=self.tts_api_voices,
+            asr_api_base=self.asr_api_base.strip(),
+            asr_api_key=_secret(self.asr_api_key),
+            asr_api_model=self.asr_api_model.strip(),
         )
+
+
+def _served(model: str, base: str) -> str:
+    """'hexgrad/Kokoro-82M served at http://…' for the "ready" line; the model alone when local."""
+    if not base.strip():
+        return model
+    return f"{model.strip() or 'a model'} served at {base.strip()}"
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value else ""

@@ -114,13 +114,13 @@ class Actor:
 
     @property
     def can_speak(self) -> bool:
-        """Whether characters get a voice (TTS_MODEL is set)."""
-        return self._models.speech is not None
+        """Whether characters get a voice (TTS_MODEL or TTS_API_BASE is set)."""
+        return self._models.speech is not None or self._models.speech_server is not None
 
     @property
     def can_listen(self) -> bool:
-        """Whether voice notes are transcribed (ASR_MODEL is set)."""
-        return self._models.transcriber is not None
+        """Whether voice notes are transcribed (ASR_MODEL or ASR_API_BASE is set)."""
+        return self._models.transcriber is not None or self._models.transcription_server is not None
 
     def can_animate(self, *, voice: bool) -> bool:
         """Whether a video can be made: lip sync (LIPSYNC_MODEL) follows a voice, painted mouth
@@ -280,28 +280,39 @@ class Actor:
 
     def voice_for(self, description: str, language: Language) -> str:
         """The voice a new character gets (kept with it, so it always sounds the same)."""
-        speech = self._models.speech
-        presets = speech.voices if speech else []
-        return choose_voice(description, language, presets, apparent_gender(description))
+        speech = self._models.speech_server or self._models.speech
+        voices = speech.voices if speech else []
+        return choose_voice(description, language, voices, apparent_gender(description))
 
     async def speak(self, line: str, voice: str, *, chat_key: Hashable = 0) -> Speech:
-        """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video)."""
+        """The line spoken in `voice`: OGG/Opus to send and the waveform (for the video).
+        Raises `StageFailed` when this line gets no voice (the others of its batch do)."""
+        if self._models.speech_server is not None:  # it batches by itself
+            return await self._models.speech_server.speak(line, voice)
         if self._models.speech is None:
             raise StageFailed("no speech model (TTS_MODEL is empty)")
-        speech: Speech = await self._submit("speech", SpeechRequest(line, voice), chat_key)
+        speech: Speech | StageFailed = await self._submit(
+            "speech", SpeechRequest(line, voice), chat_key
+        )
+        if isinstance(speech, StageFailed):  # this row's own failure, returned by the stage
+            raise speech
         return speech
 
     async def transcribe(self, data: bytes, *, chat_key: Hashable = 0) -> Transcript:
         """What the user said in a voice note, audio file or video note.
 
         Raises `BadAudio` (unreadable or too long) or `Unheard` (silence, no words)."""
-        if self._models.transcriber is None:
+        if not self.can_listen:
             raise StageFailed("no recognition model (ASR_MODEL is empty)")
         limit = self._config.max_voice_seconds
         samples = await self._lanes.on_cpu(decode_audio, data, SAMPLE_RATE, limit)
         if is_silent(samples, SAMPLE_RATE):
             raise Unheard("silence")
-        transcript: Transcript = await self._submit("transcribe", samples, chat_key)
+        transcript: Transcript
+        if self._models.transcription_server is not None:  # it batches by itself
+            transcript = await self._models.transcription_server.transcribe(samples)
+        else:
+            transcript = await self._submit("transcribe", samples, chat_key)
         if not any(ch.isalpha() for ch in transcript.text):
             raise Unheard("no words")
         return transcript
@@ -333,10 +344,14 @@ class Actor:
             face = face_in((20, 20, 76, 98), photo.size)
             silence = Speech(b"", np.zeros(SAMPLE_RATE // 2, np.float32), SAMPLE_RATE)
             await self._face.lip_sync(photo, face, silence, _WARM_UP_CHAT)
-        if self._models.speech is not None:
-            await self.speak("Hello!", self.voice_for(description, "en"), chat_key=_WARM_UP_CHAT)
-        if self._models.transcriber is not None:
-            await self._submit("transcribe", np.zeros(SAMPLE_RATE, np.float32), _WARM_UP_CHAT)
+        try:  # a voice server down now may come later; texts and pictures need no voice
+            if self.can_speak:
+                voice = self.voice_for(description, "en")
+                await self.speak("Hello!", voice, chat_key=_WARM_UP_CHAT)
+            if self._models.transcriber is not None:
+                await self._submit("transcribe", np.zeros(SAMPLE_RATE, np.float32), _WARM_UP_CHAT)
+        except StageFailed as exc:
+            log.warning("voice warm-up failed: %s", exc)
         return time.perf_counter() - started
 
     def close(self, grace_s: float = 10.0) -> None:
@@ -345,8 +360,11 @@ class Actor:
         self._lanes.close(grace_s)
 
     async def aclose(self) -> None:
-        """Close the serving engine's connections (on the event loop that opened them)."""
+        """Close the serving engines' connections (on the event loop that opened them)."""
         await self._engine.aclose()
+        for server in (self._models.speech_server, self._models.transcription_server):
+            if server is not None:
+                await server.aclose()
 
     async def _submit(self, kind: str, payload: object, chat_key: Hashable) -> Any:
         return await self._lanes.submit(
@@ -367,7 +385,8 @@ class Actor:
     async def _timed_on_cpu(self, kind: str, function: Callable[[], Any]) -> Any:
         return await self._lanes.timed_on_cpu(kind, function)
 
-    def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech]:
+    def _voice_batch(self, requests: list[SpeechRequest]) -> list[Speech | StageFailed]:
+        """Many users' lines at once; a row that fails is returned as its `StageFailed`."""
         assert self._models.speech is not None
         return self._models.speech.speak_batch(requests)
 

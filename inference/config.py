@@ -36,12 +36,20 @@ class InferenceConfig:
     lipsync_batch_size: int = 16  # video frames per UNet call
     tts_model: str = ""  # empty: characters do not speak
     asr_model: str = ""  # empty: voice notes are not transcribed
-    max_voice_seconds: float = 120.0
+    max_voice_seconds: float = 120.0  # the longest voice note heard, and voice spoken
+    # OpenAI-compatible servers for speech and recognition (empty: the models run in-process).
+    tts_api_base: str = ""
+    tts_api_key: str = ""
+    tts_api_model: str = ""  # the served name; empty: TTS_MODEL
+    tts_api_voices: tuple[str, ...] = ()  # the served voices; empty: Kokoro-82M's
+    asr_api_base: str = ""
+    asr_api_key: str = ""
+    asr_api_model: str = ""  # the served name; empty: ASR_MODEL
     # An OpenAI-compatible engine for caption and dialogue (empty: the models run in-process).
     llm_api_base: str = ""
     llm_api_key: str = ""
     llm_caption_model: str = ""  # served model names; empty: CAPTION_MODEL / DIALOGUE_MODEL
     llm_dialogue_model: str = ""
-    llm_retries: int = 3  # attempts per request when the engine is unreachable or overloaded
+    llm_retries: int = 3  # attempts per request when a server is unreachable or overloaded
     # The served dialogue model's context when the engine does not say (0: learn it).
     llm_context_tokens: int = 0

@@ -50,4 +50,10 @@ class ModelUnavailable(InferenceError):
 
 
 class EngineUnavailable(StageFailed):
-    """The serving engine at LLM_API_BASE did not answer, even after retries."""
+    """A serving engine (LLM_API_BASE, TTS_API_BASE, ASR_API_BASE) did not answer, even after
+    retries."""
+
+
+class EngineRefused(StageFailed):
+    """A serving engine answered with an error that trying again will not fix (e.g. a wrong
+    model name)."""

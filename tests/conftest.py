@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,8 +81,12 @@ def postgres() -> Iterator[PostgresCluster]:
 
 @pytest.fixture(scope="session")
 def tiny_voice_models(tmp_path_factory: pytest.TempPathFactory) -> TinyVoiceModels:
-    """Tiny random Bark (speech) and Whisper (recognition) folders, built once per session."""
-    return build_voice_models(tmp_path_factory.mktemp("tiny_voice_models"))
+    """Tiny random Kokoro and Bark (speech) and Whisper (recognition) folders, built once per
+    session, and a tiny English tagger importable as en_core_web_sm (for Kokoro's English)."""
+    models = build_voice_models(tmp_path_factory.mktemp("tiny_voice_models"))
+    sys.path.insert(0, str(models.english_tagger))  # as `pip install` of its wheel would
+    importlib.invalidate_caches()
+    return models
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,14 @@ from pathlib import Path
 
 import av
 import pytest
+import torch
 from PIL import Image, ImageDraw
 from sample_photos import jpeg
 from tiny_checkpoints import TinyModels
-from tiny_voice_checkpoints import TinyVoiceModels, voice_note
+from tiny_voice_checkpoints import TinyVoiceModels, tiny_kokoro_samples, voice_note
+
+from inference.voice.codecs import decode_audio
+from inference.voice.kokoro_tts import KokoroSpeech
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO_SIZE = (96, 128)
@@ -95,12 +99,18 @@ def runs(
             [str(photo), "--no-image", "--voice"],
             f"/say {note}\n/say {root / 'missing.ogg'}\n/say {not_a_photo}\n",
         ),
+        # the Kokoro voice without spaCy's English tagger installed: one line, what to install
+        "no_tagger": ([str(photo), "--no-image", "--voice"], "hello\n"),
     }
     env = _env(tiny_models)
     voice_env = env | {
         "TTS_MODEL": str(tiny_voice_models.speech),
         "ASR_MODEL": str(tiny_voice_models.transcriber),
     }
+    # As `pip install` of en_core_web_sm's wheel would: the tiny tagger importable by name.
+    tagged = os.pathsep.join([str(tiny_voice_models.english_tagger), env["PYTHONPATH"]])
+    spoken_env = voice_env | {"PYTHONPATH": tagged}
+    envs = {"voice": spoken_env, "video": spoken_env, "no_tagger": voice_env}
     started = {}
     for name, (args, stdin) in scenarios.items():
         out_dir = root / f"out_{name}"
@@ -108,7 +118,7 @@ def runs(
         process = subprocess.Popen(
             command,
             cwd=root,
-            env=voice_env if name in ("voice", "video") else env,
+            env=envs.get(name, env),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -233,7 +243,9 @@ def test_chat_with_video_writes_the_talking_video_of_a_face(runs: dict[str, Run]
     assert (run.out_dir / "astronaut.talking.jpg").is_file()
 
 
-def test_voice_speaks_every_line_and_say_sends_an_audio_file(runs: dict[str, Run]) -> None:
+def test_voice_speaks_every_line_and_say_sends_an_audio_file(
+    runs: dict[str, Run], tiny_voice_models: TinyVoiceModels
+) -> None:
     run = runs["voice"]
     assert run.returncode == 0, run.stderr
     spoken = sorted(run.out_dir.glob("face.line-*.ogg"))
@@ -242,7 +254,31 @@ def test_voice_speaks_every_line_and_say_sends_an_audio_file(runs: dict[str, Run
         with av.open(str(path)) as container:
             assert container.format.name == "ogg"
             assert container.streams.audio[0].codec_context.name == "opus"
+    # Each file says the line printed before it (the tiny Kokoro: a frame per phoneme).
+    name = _name(run.stdout, " — ")
+    said = [
+        line.removeprefix("> ").removeprefix(f"{name}: ")
+        for line in run.stdout.splitlines()
+        if line.removeprefix("> ").startswith(f"{name}: ")
+    ]
+    assert len(said) == len(spoken)
+    kokoro = KokoroSpeech.load(str(tiny_voice_models.speech), torch.device("cpu"))
+    for path, line in zip(spoken, said, strict=True):
+        heard = decode_audio(path.read_bytes(), 24_000, 60)
+        # The chat's voice is not printed: American or British English phonemes, or Chinese.
+        lengths = {tiny_kokoro_samples(kokoro, line, voice) for voice in kokoro.voices}
+        assert min(abs(len(heard) - n) for n in lengths) <= 0.03 * 24_000, line
     assert run.stdout.count("Voice saved to") == 2
     assert "You said: " in run.stdout  # the transcript of note.ogg, then the answer to it
     assert "No such audio file:" in run.stderr
     assert "I couldn't play that recording." in run.stderr  # /say of a text file
+
+
+def test_the_kokoro_voice_without_its_english_tagger_says_what_to_install(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["no_tagger"]
+    assert run.returncode == 1
+    assert "pip install https://github.com/explosion/spacy-models/releases/download/" in run.stderr
+    assert "en_core_web_sm" in run.stderr and "Traceback" not in run.stderr
+    assert len([line for line in run.stderr.splitlines() if "en_core_web_sm" in line]) == 1

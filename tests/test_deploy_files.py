@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.settings import Settings
+from bot.settings import DEFAULT_ASR_MODEL, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # ${NAME}, ${NAME:-default}, ${NAME:?error}: compose's interpolation.
@@ -167,3 +167,34 @@ def test_vllm_leaves_room_for_the_bots_own_models_on_a_shared_gpu(
     bot, vllm = gpus("bot"), gpus("vllm")
     if bot is None or vllm is None or bot & vllm:  # one GPU for both
         assert share <= 0.5  # 12 GB of a 24 GB card stay with the bot
+
+
+def test_the_image_installs_the_english_tagger_the_kokoro_voice_names() -> None:
+    """The one wheel the product asks for when it is missing is the one the image installs."""
+    from inference.voice.phonemes import ENGLISH_TAGGER_WHEEL
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert f'"en_core_web_sm @ {ENGLISH_TAGGER_WHEEL}"' in dockerfile
+
+
+def test_voice_servers_are_opt_in_profiles_the_env_example_points_at(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    kokoro, whisper = services["kokoro"], services["whisper"]
+    assert kokoro["profiles"] == ["kokoro"] and whisper["profiles"] == ["whisper"]
+    assert kokoro["image"].startswith("ghcr.io/remsky/kokoro-fastapi-gpu:v")
+    assert whisper["image"].startswith("vllm/vllm-openai:v")
+    for service in (kokoro, whisper):
+        [device] = service["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
+    # vLLM serves the recognition model under its own name: the bot's ASR_MODEL.
+    command = whisper["command"]
+    served = interpolate(command[command.index("--model") + 1], {"ASR_MODEL": "x/whisper"})
+    assert served == "x/whisper"
+    assert interpolate(command[command.index("--model") + 1], {}) == DEFAULT_ASR_MODEL
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    for setting in ("TTS_API_BASE=http://kokoro:8880/v1", "ASR_API_BASE=http://whisper:8000/v1"):
+        assert setting in example and setting in text
+    assert "TTS_API_MODEL=kokoro" in example and "TTS_API_MODEL=kokoro" in text

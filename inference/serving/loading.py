@@ -20,7 +20,10 @@ from inference.text.captioner import Captioner
 from inference.text.dialogue import DialogueModel
 from inference.text.fast_decoding import STATIC_CACHE_TOKENS
 from inference.voice.asr import Transcriber
-from inference.voice.tts import SpeechModel
+from inference.voice.bark_tts import BarkSpeech
+from inference.voice.kokoro_tts import KokoroSpeech
+from inference.voice.servers import SpeechServer, TranscriptionServer
+from inference.voice.tts import SpeechModel, speech_kind
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class Models:
     """The loaded stages; `painter` is None when IMAGE_MODEL is empty (bubble on the photo),
-    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty, `captioner` and `dialogue`
-    when a serving engine (LLM_API_BASE) does their work."""
+    `speech` / `transcriber` when TTS_MODEL / ASR_MODEL is empty or a server does their work
+    (`speech_server` at TTS_API_BASE, `transcription_server` at ASR_API_BASE), `captioner` and
+    `dialogue` when a serving engine (LLM_API_BASE) does theirs."""
 
     captioner: Captioner | None
     dialogue: DialogueModel | None
@@ -39,6 +43,8 @@ class Models:
     lipsync: LipSync | None = None  # None when LIPSYNC_MODEL is empty (painted mouth shapes)
     # Where the media lane's models run (MEDIA_DEVICE; the text lane's device by default).
     media_device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    speech_server: SpeechServer | None = None
+    transcription_server: TranscriptionServer | None = None
 
 
 def load_models(config: InferenceConfig) -> Models:
@@ -58,8 +64,10 @@ def load_models(config: InferenceConfig) -> Models:
         None if served or one_model else model_source("DIALOGUE_MODEL", config.dialogue_model)
     )
     image_source = model_source("IMAGE_MODEL", config.image_model) if config.image_model else ""
-    speech_source = model_source("TTS_MODEL", config.tts_model) if config.tts_model else ""
-    asr_source = model_source("ASR_MODEL", config.asr_model) if config.asr_model else ""
+    speech_local = bool(config.tts_model) and not config.tts_api_base
+    asr_local = bool(config.asr_model) and not config.asr_api_base
+    speech_source = model_source("TTS_MODEL", config.tts_model) if speech_local else ""
+    asr_source = model_source("ASR_MODEL", config.asr_model) if asr_local else ""
     lipsync_sources = lipsync_files(config) if config.lipsync_model else None
     # Every stage also runs under torch.inference_mode(); frozen weights (requires_grad_
     # False, set by each loader) keep autograd off in any thread, unlike set_grad_enabled.
@@ -83,7 +91,9 @@ def load_models(config: InferenceConfig) -> Models:
         if config.safety_model and getattr(painter.pipeline, "safety_checker", None) is None:
             safety_source = model_source("SAFETY_MODEL", config.safety_model)
             painter.safety = SafetyChecker.load(safety_source, media_device, media_dtype)
-    speech = SpeechModel.load(speech_source, media_device, media_dtype) if speech_source else None
+    speech = (
+        load_speech(speech_source, media_device, media_dtype, config) if speech_source else None
+    )
     transcriber = Transcriber.load(asr_source, device, dtype) if asr_source else None
     lipsync = None
     if lipsync_sources is not None:
@@ -101,6 +111,10 @@ def load_models(config: InferenceConfig) -> Models:
         lipsync=lipsync,
         media_device=media_device,
     )
+    if config.tts_api_base:
+        models.speech_server = SpeechServer(config)
+    if config.asr_api_base:
+        models.transcription_server = TranscriptionServer(config)
     if config.torch_compile is True and device.type != "cuda":
         log.info("TORCH_COMPILE is for CUDA devices; ignored on %s", device)
     elif config.torch_compile and device.type == "cuda":  # (the UNet: when MEDIA_DEVICE is too)
@@ -110,6 +124,16 @@ def load_models(config: InferenceConfig) -> Models:
             models, pictures=config.torch_compile is True, cache_tokens=config.static_cache_tokens
         )
     return models
+
+
+def load_speech(
+    source: str, device: torch.device, dtype: torch.dtype, config: InferenceConfig
+) -> SpeechModel:
+    """The speech model a checkpoint holds: Kokoro (config.json + kokoro-v1_0.pth + voices/)
+    or Bark (a transformers checkpoint); both stop at MAX_VOICE_SECONDS."""
+    if speech_kind(source) == "kokoro":
+        return KokoroSpeech.load(source, device, max_seconds=config.max_voice_seconds)
+    return BarkSpeech.load(source, device, dtype, max_seconds=config.max_voice_seconds)
 
 
 def lipsync_files(config: InferenceConfig) -> tuple[str, str, str]:

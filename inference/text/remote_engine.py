@@ -18,8 +18,9 @@ from PIL import Image
 
 from inference.cleaning import clean_generation
 from inference.config import InferenceConfig
-from inference.errors import EngineUnavailable, StageFailed
+from inference.errors import EngineRefused
 from inference.images import encode_jpeg, fit_within
+from inference.retrying import FIRST_RETRY_DELAY_S, RETRY_STATUSES, Overloaded, Server
 from inference.text.captioner import MAX_IMAGE_SIDE, PERSONA_QUESTION, usable_description
 from inference.text.lines import IntroductionRequest, Job, LineRequest, write_one
 from inference.text.served_context import ServedContext, refusal_limits
@@ -29,14 +30,6 @@ from inference.types import ChatRequest, DraftCallback
 log = logging.getLogger(__name__)
 
 CAPTION_MAX_TOKENS = 96
-CONNECT_TIMEOUT_S = 5.0
-FIRST_RETRY_DELAY_S = 0.5  # then doubled: 0.5 s, 1 s, 2 s...
-# Engines answer these when overloaded or restarting: worth another try.
-RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
-
-
-class EngineRefused(StageFailed):
-    """The engine answered with an error that trying again will not fix (e.g. a wrong model)."""
 
 
 class PromptTooLong(EngineRefused):
@@ -53,16 +46,18 @@ class RemoteEngine:
     replies stream; unreachable servers are retried with backoff, then `EngineUnavailable`."""
 
     def __init__(self, config: InferenceConfig) -> None:
-        self._base = config.llm_api_base.rstrip("/") + "/"
-        key = config.llm_api_key
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._server = Server(
+            config.llm_api_base,
+            key=config.llm_api_key,
+            attempts=config.llm_retries,
+            timeout_s=config.stage_timeout_s,
+            serves="captions and replies",
+            log=log,
+        )
+        self._base = self._server.base
+        self._headers = self._server.headers
         self._caption_model = config.llm_caption_model or config.caption_model
         self._dialogue_model = config.llm_dialogue_model or config.dialogue_model
-        self._attempts = max(1, config.llm_retries)
-        self._timeout = httpx.Timeout(config.stage_timeout_s, connect=CONNECT_TIMEOUT_S)
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._down = False  # the engine's state as last seen, so an outage is logged once
         root = self._base.removesuffix("v1/")
         self._context = ServedContext(
             self._dialogue_model, config.llm_context_tokens, root, self._headers
@@ -129,21 +124,12 @@ class RemoteEngine:
         return room
 
     async def aclose(self) -> None:
-        if self._client is not None and self._client_loop is asyncio.get_running_loop():
-            await self._client.aclose()
-        self._client = None
+        await self._server.aclose()
 
     # --- HTTP -----------------------------------------------------------------------------
 
     def _http(self) -> httpx.AsyncClient:
-        # Connections belong to one event loop: a client per loop (the bot has one; tests many).
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(
-                base_url=self._base, headers=self._headers, timeout=self._timeout
-            )
-            self._client_loop = loop
-        return self._client
+        return self._server.client()
 
     async def _complete(self, body: dict[str, Any]) -> str:
         response = await self._http().post("chat/completions", json=body)
@@ -178,10 +164,10 @@ class RemoteEngine:
         return text
 
     def _raise_for_status(self, status: int, detail: str) -> None:
-        """Overloaded: `_Overloaded` (tried again); too long: `PromptTooLong`, and the
+        """Overloaded: `Overloaded` (tried again); too long: `PromptTooLong`, and the
         context it names is remembered; anything else: `EngineRefused`."""
         if status in RETRY_STATUSES:
-            raise _Overloaded(f"HTTP {status}")
+            raise Overloaded(f"HTTP {status}")
         if status < 400:
             return
         limits = refusal_limits(detail) if status in (400, 413, 422) else None
@@ -196,33 +182,8 @@ class RemoteEngine:
     async def _retrying(self, call: Any) -> str:
         """`call()` again after a connection failure, a timeout or an overloaded answer, with a
         doubling pause; then `EngineUnavailable`. Logs once when the engine goes and comes back."""
-        delay = FIRST_RETRY_DELAY_S
-        for attempt in range(1, self._attempts + 1):
-            try:
-                result: str = await call()
-            except (httpx.TransportError, _Overloaded) as exc:
-                if attempt == self._attempts:
-                    if not self._down:
-                        log.error(
-                            "serving engine at %s is not answering (%s); captions and replies "
-                            "fail until it is back",
-                            self._base,
-                            type(exc).__name__,
-                        )
-                    self._down = True
-                    raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
-                await asyncio.sleep(delay)
-                delay *= 2
-            else:
-                if self._down:
-                    log.info("serving engine at %s is answering again", self._base)
-                self._down = False
-                return result
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _Overloaded(Exception):
-    """An answer that says: try again later (429, 503, ...)."""
+        result: str = await self._server.call(call, first_delay=FIRST_RETRY_DELAY_S)
+        return result
 
 
 # Refusals worth naming, found in the engine's error message and logged in these words only.

@@ -20,9 +20,12 @@ OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 SILENCE_RMS = 0.003
 
 
-def decode_audio(data: bytes, sample_rate: int, max_seconds: float) -> np.ndarray:
-    """Untrusted bytes (OGG/Opus voice note, MP3/M4A audio, MP4 video note) → mono float32
-    at `sample_rate`; `BadAudio` when unreadable, `AudioTooLong` past `max_seconds`."""
+def decode_audio(
+    data: bytes, sample_rate: int, max_seconds: float, *, cut: bool = False
+) -> np.ndarray:
+    """Untrusted bytes (OGG/Opus voice note, MP3/M4A audio, MP4 video note, a speech server's
+    FLAC) → mono float32 at `sample_rate`; `BadAudio` when unreadable, `AudioTooLong` past
+    `max_seconds` (or, with `cut`, only its first `max_seconds`)."""
     limit = int(max_seconds * sample_rate)
     pieces: list[np.ndarray] = []
     total = 0
@@ -37,10 +40,13 @@ def decode_audio(data: bytes, sample_rate: int, max_seconds: float) -> np.ndarra
                     piece = out.to_ndarray().reshape(-1)
                     pieces.append(piece)
                     total += len(piece)
+                if total > limit and cut:
+                    break
                 if total > limit:  # declared durations can lie: count what is decoded
                     raise AudioTooLong(f"longer than {max_seconds:.0f} s")
-            for out in resampler.resample(None):
-                pieces.append(out.to_ndarray().reshape(-1))
+            else:
+                for out in resampler.resample(None):
+                    pieces.append(out.to_ndarray().reshape(-1))
     except BadAudio:
         raise
     except (av.FFmpegError, ValueError, IndexError, UnicodeDecodeError) as exc:
@@ -48,6 +54,8 @@ def decode_audio(data: bytes, sample_rate: int, max_seconds: float) -> np.ndarra
     if not pieces:
         raise BadAudio("no audio samples")
     samples = np.concatenate(pieces).astype(np.float32, copy=False)
+    if cut:
+        samples = samples[:limit]
     return np.clip(samples, -1.0, 1.0)
 
 
@@ -70,6 +78,24 @@ def encode_ogg_opus(samples: np.ndarray, sample_rate: int) -> bytes:
     with av.open(buffer, mode="w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=sample_rate, layout="mono")
         stream.bit_rate = 32000  # speech: 32 kb/s is transparent enough for a voice message
+        frame = AudioFrame.from_ndarray(
+            np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)[None, :],
+            format="flt",
+            layout="mono",
+        )
+        frame.sample_rate = sample_rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Mono float samples → 16-bit PCM WAV, the upload every recognition server reads."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="wav") as container:
+        stream = container.add_stream("pcm_s16le", rate=sample_rate, layout="mono")
         frame = AudioFrame.from_ndarray(
             np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)[None, :],
             format="flt",

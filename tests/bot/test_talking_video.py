@@ -28,7 +28,7 @@ BOT = "photo_talk_test_bot"
 
 @pytest.fixture(scope="module")
 def speaking_actor(tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels) -> Iterator[Actor]:
-    """An actor with an image model and a voice (tiny Stable Diffusion and tiny Bark)."""
+    """An actor with an image model and a voice (tiny Stable Diffusion and tiny Kokoro)."""
     actor = Actor.load(tiny_inference_config(tiny_models, tts_model=str(tiny_voice_models.speech)))
     yield actor
     actor.close()

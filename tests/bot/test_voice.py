@@ -1,6 +1,8 @@
-"""Voice both ways, end to end: the real bot over HTTP, tiny Bark and Whisper, a SQLite file.
+"""Voice both ways, end to end: the real bot over HTTP, tiny Kokoro (the default voice) and
+Whisper, a SQLite file.
 
 The fake Bot API server checks every sent voice is OGG with an Opus stream (PyAV probes it).
+The tiny Kokoro gives every phoneme one frame, so a voice's length says what it spoke.
 """
 
 from __future__ import annotations
@@ -17,29 +19,49 @@ from fake_telegram import FakeChat, FakeTelegram, FakeUser
 from reliability_kit import exchange, text_is
 from sqlalchemy import select
 from tiny_checkpoints import TinyModels
-from tiny_voice_checkpoints import TINY_PRESETS, TinyVoiceModels, voice_note
+from tiny_voice_checkpoints import (
+    TINY_KOKORO_VOICES,
+    TinyVoiceModels,
+    tiny_kokoro_samples,
+    voice_note,
+)
 
 from bot.app import build_application, running
 from bot.texts import TEXTS
 from inference.actor import Actor
+from inference.serving.loading import Models, load_models
+from inference.voice.codecs import decode_audio
+from inference.voice.kokoro_tts import KokoroSpeech
 from storage.models import Character, Message
 
 MAX_SECONDS = 20
+MIXED = "我昨天去了 Central Park，天气 really nice，你也应该去看看。"
 
 
 @pytest.fixture(scope="module")
-def voice_actor(tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels) -> Iterator[Actor]:
-    """An actor that also speaks (tiny Bark) and listens (tiny Whisper); no image model."""
-    config = tiny_inference_config(
+def voice_models(tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels) -> Models:
+    """Tiny Kokoro (speech) and Whisper (recognition), loaded by the product's loader."""
+    return load_models(voice_config(tiny_models, tiny_voice_models))
+
+
+@pytest.fixture(scope="module")
+def voice_actor(
+    tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels, voice_models: Models
+) -> Iterator[Actor]:
+    """An actor that also speaks and listens; no image model."""
+    actor = Actor(voice_models, voice_config(tiny_models, tiny_voice_models))
+    yield actor
+    actor.close()
+
+
+def voice_config(tiny_models: TinyModels, tiny_voice_models: TinyVoiceModels) -> Any:
+    return tiny_inference_config(
         tiny_models,
         image_model="",
         tts_model=str(tiny_voice_models.speech),
         asr_model=str(tiny_voice_models.transcriber),
         max_voice_seconds=MAX_SECONDS,
     )
-    actor = Actor.load(config)
-    yield actor
-    actor.close()
 
 
 @pytest.fixture
@@ -86,7 +108,46 @@ async def test_first_line_is_spoken_as_a_voice_replying_to_it(
     assert telegram.calls.index(line) < telegram.calls.index(voice)
     async with sessions() as session:
         character = (await session.scalars(select(Character))).one()
-    assert character.voice in TINY_PRESETS  # chosen once and kept with the character
+    assert character.voice in TINY_KOKORO_VOICES  # chosen once and kept with the character
+
+
+def spoke(speech: KokoroSpeech, voice_call: Any, line: str, voice: str) -> bool:
+    """The sent voice message says `line`: as long as the tiny Kokoro's phonemes of it."""
+    heard = decode_audio(voice_call.message.file_bytes, 24_000, 60)
+    return abs(len(heard) - tiny_kokoro_samples(speech, line, voice)) <= 0.03 * 24_000
+
+
+async def test_a_character_speaks_chinese_english_and_mixed_lines(
+    telegram: FakeTelegram,
+    voice_bot: Any,
+    voice_actor: Actor,
+    voice_models: Models,
+    alice: FakeUser,
+    sessions: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    speech = voice_models.speech
+    assert isinstance(speech, KokoroSpeech)
+    line, voice = await meet(telegram, alice)
+    async with sessions() as session:
+        own_voice = (await session.scalars(select(Character.voice))).one()
+    assert own_voice is not None and spoke(speech, voice, line.params["text"], own_voice)
+    # The tiny dialogue model writes nonsense: here it says what the test needs it to say.
+    answers = ["你好，很高兴认识你。今天的天气真好！", "Nice to meet you! I read 42 books.", MIXED]
+    for said, answer in zip(["你好", "Hello", "Mixed?"], answers, strict=True):
+
+        async def reply(*args: Any, answer: str = answer, **kwargs: Any) -> str:
+            return answer
+
+        monkeypatch.setattr(voice_actor, "reply", reply)
+        message = telegram.send_text(alice, None, said)
+        sent = await telegram.wait_for("sendMessage", replies_to(message.message_id), timeout=60)
+        assert sent.params["text"] == answer
+        spoken = await telegram.wait_for(
+            "sendVoice", replies_to(sent.message.message_id), timeout=120
+        )
+        assert spoke(speech, spoken, answer, own_voice), answer
+        assert spoken.params["duration"] >= 1
 
 
 async def test_a_voice_note_is_transcribed_stored_as_spoken_and_answered(
@@ -265,7 +326,7 @@ async def test_a_shared_copy_speaks_with_the_originals_voice(
     await meet(telegram, alice)
     async with sessions() as session, session.begin():
         original = (await session.scalars(select(Character))).one()
-        original.voice = "v2/zh_speaker_1"  # not what the description would pick for a copy
+        original.voice = "bf_emma"  # not what a Chinese copy would pick
         original.share_code = "alice-code"
     telegram.send_text(li, None, "/start alice-code")
 
@@ -277,7 +338,7 @@ async def test_a_shared_copy_speaks_with_the_originals_voice(
     await telegram.wait_for("sendVoice", replies_to(line.message.message_id), timeout=120)
     async with sessions() as session:
         copy = (await session.scalars(select(Character).where(Character.chat_id == li.id))).one()
-    assert copy.source_character_id == original.id and copy.voice == "v2/zh_speaker_1"
+    assert copy.source_character_id == original.id and copy.voice == "bf_emma"
 
 
 async def test_the_audio_is_never_stored_and_forget_removes_the_transcript(

@@ -1,5 +1,6 @@
-"""Speech (tiny Bark) and recognition (tiny Whisper) through the product's loaders, and the
-audio plumbing around them (PyAV in-process: OGG/Opus, M4A, MP4)."""
+"""Speech (tiny Bark, still selectable) and recognition (tiny Whisper) through the product's
+loaders, choosing voices, and the audio plumbing around them (PyAV in-process: OGG/Opus, M4A,
+MP4, WAV). Kokoro, the default voice, has its own tests (test_kokoro_voice.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,22 @@ import pytest
 import torch
 from tiny_voice_checkpoints import TINY_PRESETS, TinyVoiceModels, voice_note
 
-from inference.errors import AudioTooLong, BadAudio
+from inference.errors import AudioTooLong, BadAudio, StageFailed
 from inference.text.card import apparent_gender
-from inference.types import Language
+from inference.types import Language, Speech
 from inference.voice.asr import SAMPLE_RATE, Transcriber
-from inference.voice.codecs import decode_audio, encode_ogg_opus, is_silent, resample
-from inference.voice.tts import SpeechModel, SpeechRequest, pieces_of
-from inference.voice.voices import FEMALE_PRESETS, choose_voice
+from inference.voice.bark_tts import BarkSpeech, pieces_of
+from inference.voice.codecs import decode_audio, encode_ogg_opus, encode_wav, is_silent, resample
+from inference.voice.tts import SpeechRequest
+from inference.voice.voices import (
+    FEMALE_PRESETS,
+    KOKORO_VOICES,
+    WELL_RATED,
+    choose_voice,
+    fitting_voice,
+    voice_gender,
+    voice_language,
+)
 
 CPU = torch.device("cpu")
 
@@ -30,8 +40,8 @@ def probe(data: bytes) -> tuple[str, str, int]:
 
 
 @pytest.fixture(scope="module")
-def speech(tiny_voice_models: TinyVoiceModels) -> SpeechModel:
-    return SpeechModel.load(str(tiny_voice_models.speech), CPU, torch.float32)
+def speech(tiny_voice_models: TinyVoiceModels) -> BarkSpeech:
+    return BarkSpeech.load(str(tiny_voice_models.bark), CPU, torch.float32)
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +49,18 @@ def transcriber(tiny_voice_models: TinyVoiceModels) -> Transcriber:
     return Transcriber.load(str(tiny_voice_models.transcriber), CPU, torch.float32)
 
 
-def test_speech_is_ogg_opus_with_the_waveform_the_video_follows(speech: SpeechModel) -> None:
-    assert speech.voices == sorted(TINY_PRESETS)
+def test_speech_is_ogg_opus_with_the_waveform_the_video_follows(speech: BarkSpeech) -> None:
+    assert speech.voices == sorted(TINY_PRESETS) == sorted(speech.presets)  # read at start
     requests = [
         SpeechRequest("Hello! Nice to meet you.", "v2/en_speaker_9"),
         SpeechRequest("你好，很高兴认识你。", "v2/zh_speaker_4"),
         SpeechRequest("Hello 你好, mixed.", "v2/en_speaker_9"),
-        SpeechRequest("Unknown voice falls back to the default.", "no/such_voice"),
+        SpeechRequest("A Kokoro voice kept from before speaks with a fitting preset.", "zf_xiaoyi"),
     ]
     spoken = speech.speak_batch(requests)
     assert len(spoken) == len(requests)
     for said in spoken:
+        assert isinstance(said, Speech)
         assert probe(said.ogg_opus)[:2] == ("ogg", "opus")
         assert said.sample_rate == 24_000 and said.samples.dtype == np.float32
         assert said.samples.ndim == 1 and said.duration_s > 0
@@ -58,7 +69,17 @@ def test_speech_is_ogg_opus_with_the_waveform_the_video_follows(speech: SpeechMo
         assert abs(len(heard_back) - len(said.samples)) < 0.1 * said.sample_rate
 
 
-def test_a_long_line_is_spoken_in_sentence_pieces_and_joined(speech: SpeechModel) -> None:
+def test_a_broken_preset_loses_only_its_own_lines(speech: BarkSpeech) -> None:
+    broken = BarkSpeech(speech.processor, speech.model, CPU)
+    broken.presets.pop("v2/zh_speaker_4")
+    broken.broken = frozenset({"v2/zh_speaker_4"})
+    results = broken.speak_batch(
+        [SpeechRequest("你好。", "v2/zh_speaker_4"), SpeechRequest("Hello.", "v2/en_speaker_6")]
+    )
+    assert isinstance(results[0], StageFailed) and isinstance(results[1], Speech)
+
+
+def test_a_long_line_is_spoken_in_sentence_pieces_and_joined(speech: BarkSpeech) -> None:
     line = "This is one sentence. " * 12
     pieces = pieces_of(line)
     assert len(pieces) > 1 and all(len(p) <= 120 for p in pieces)
@@ -66,6 +87,7 @@ def test_a_long_line_is_spoken_in_sentence_pieces_and_joined(speech: SpeechModel
     short, long = speech.speak_batch(
         [SpeechRequest("One sentence.", "v2/en_speaker_6"), SpeechRequest(line, "v2/en_speaker_6")]
     )
+    assert isinstance(short, Speech) and isinstance(long, Speech)
     assert long.duration_s > short.duration_s * (len(pieces) - 0.5)
 
 
@@ -95,6 +117,21 @@ def test_a_voice_fits_the_description_and_stays_the_same() -> None:
     assert voice_for("a man", "en", []) == ""
 
 
+def test_kokoro_voices_fit_language_and_gender_and_prefer_well_rated_ones() -> None:
+    assert (voice_language("zf_xiaoxiao"), voice_gender("zf_xiaoxiao")) == ("zh", "female")
+    assert (voice_language("bm_george"), voice_gender("bm_george")) == ("en", "male")
+    assert (voice_language("v2/zh_speaker_4"), voice_gender("v2/zh_speaker_4")) == ("zh", "female")
+    women = {voice_for(f"a young woman, photo {n}", "en", list(KOKORO_VOICES)) for n in range(40)}
+    men = {voice_for(f"an old man, photo {n}", "zh", list(KOKORO_VOICES)) for n in range(40)}
+    assert women <= WELL_RATED and all(v[1] == "f" and v[0] in "ab" for v in women)
+    assert len(women) >= 5  # different characters sound different
+    assert men == {"zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang"}
+    # A voice kept from Bark, after the switch: same language and gender, the same each time.
+    kept = {fitting_voice("v2/zh_speaker_4", list(KOKORO_VOICES)) for _ in range(3)}
+    assert len(kept) == 1 and next(iter(kept)).startswith("zf_")
+    assert fitting_voice("zm_yunxi", list(TINY_PRESETS)) == "v2/zh_speaker_1"
+
+
 @pytest.mark.parametrize("fmt", ["ogg", "mp4"])
 def test_user_audio_decodes_to_16_khz_mono(fmt: str) -> None:
     samples = decode_audio(voice_note(2.0, fmt=fmt), SAMPLE_RATE, 60)
@@ -110,6 +147,15 @@ def test_bad_audio_is_refused_with_a_reason() -> None:
             decode_audio(data, SAMPLE_RATE, 60)
     with pytest.raises(AudioTooLong):
         decode_audio(voice_note(5.0), SAMPLE_RATE, 2)
+
+
+def test_served_audio_is_cut_where_a_note_would_be_refused() -> None:
+    note = voice_note(5.0)
+    with pytest.raises(AudioTooLong):
+        decode_audio(note, SAMPLE_RATE, 2)
+    assert len(decode_audio(note, SAMPLE_RATE, 2, cut=True)) == 2 * SAMPLE_RATE
+    wav = encode_wav(decode_audio(note, SAMPLE_RATE, 60), SAMPLE_RATE)
+    assert probe(wav) == ("wav", "pcm_s16le", SAMPLE_RATE)
 
 
 def test_encoding_resamples_rates_opus_cannot_take() -> None:
