@@ -50,6 +50,10 @@ EXPECTED_INDEXES = {
         ),
         ("ix_sent_messages_message_id", ("message_id",), False),
     },
+    "arrivals": {
+        ("ix_arrivals_received_at", ("received_at",), False),
+        ("ix_arrivals_user_id", ("user_id",), False),
+    },
     "users": set(),
 }
 
@@ -109,6 +113,7 @@ async def test_upgrade_from_empty_creates_every_table_and_index(tmp_path: Path) 
         "active_characters",
         "chat_settings",
         "sent_messages",
+        "arrivals",
     }
     assert schema["indexes"] == EXPECTED_INDEXES
     assert schema["unique"] == {("uq_characters_share_code", ("share_code",))}
