@@ -1,5 +1,5 @@
 """The reply language: the user's /lang choice wins; without one, their message's (issue 12,
-item 12)."""
+item 12). Read off the prompt the dialogue model receives, not off an argument."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from fake_telegram import FakeTelegram, FakeUser
 from reliability_kit import exchange, seed_character
 
 from inference.actor import Actor
+from inference.types import ChatRequest
+
+ANSWER_IN = {"en": "Answer in English", "zh": "用中文回答"}  # inference/text/prompts.py's rule
 
 
 async def test_lang_decides_the_reply_language_else_the_message_does(
@@ -21,17 +24,22 @@ async def test_lang_decides_the_reply_language_else_the_message_does(
     li: FakeUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    asked: list[tuple[str, str | None]] = []
-    real_reply = tiny_actor.reply
+    dialogue = tiny_actor._models.dialogue
+    assert dialogue is not None
+    prompts: list[str] = []
+    generate = dialogue.generate
 
-    async def reply(*args: Any, **kwargs: Any) -> str:
-        asked.append((args[2], kwargs.get("language")))
-        return await real_reply(*args, **kwargs)
+    def recording(requests: list[ChatRequest], on_text: Any = None) -> list[str]:
+        prompts.extend(r.messages[0]["content"] for r in requests if r.messages)
+        return generate(requests, on_text)
 
-    monkeypatch.setattr(tiny_actor, "reply", reply)
+    monkeypatch.setattr(dialogue, "generate", recording)
     await seed_character(sessions, li)  # a Chinese-speaking user and character
-    await seed_character(sessions, alice)
+    await seed_character(sessions, alice)  # an English-speaking one
     await exchange(telegram, li, "/lang en")
-    await exchange(telegram, li, "你好")
+    await exchange(telegram, li, "你好")  # chose English: answered in English
+    said_by_li = list(prompts)
     await exchange(telegram, alice, "你好")  # no choice made: the message decides
-    assert asked == [("你好", "en"), ("你好", None)]
+    said_by_alice = prompts[len(said_by_li) :]
+    assert said_by_li and all(ANSWER_IN["en"] in prompt for prompt in said_by_li)
+    assert said_by_alice and all(ANSWER_IN["zh"] in prompt for prompt in said_by_alice)
