@@ -116,13 +116,33 @@ async def reply_beside_a_voice(actor: Actor, rounds: int) -> dict[str, Any]:
     }
 
 
-def folders(kind: str, root: Path, device: str) -> dict[str, str]:
+def speech_folder(tts: str, kind: str, root: Path) -> Path:
+    """The speech checkpoint: Kokoro (the default voice) or Bark, tiny or at full size."""
+    from tiny_voice_checkpoints import (
+        KOKORO_82M,
+        build_english_tagger,
+        build_kokoro_checkpoint,
+        build_speech_checkpoint,
+    )
+
+    if tts == "bark":
+        if kind == "tiny":  # seconds a voice: the long voice the second measure needs
+            return build_speech_checkpoint(root / "speech", max_semantic_tokens=60)
+        return build_speech_checkpoint(  # bark-small's sizes
+            root / "speech", hidden=768, layers=12, heads=12, max_semantic_tokens=256
+        )
+    sys.path.insert(0, str(build_english_tagger(root / "english_tagger")))  # en_core_web_sm
+    if kind == "tiny":
+        return build_kokoro_checkpoint(root / "speech")
+    return build_kokoro_checkpoint(root / "speech", sizes=KOKORO_82M, frames_per_phoneme=3)
+
+
+def folders(kind: str, root: Path, device: str, tts: str) -> dict[str, str]:
     if kind == "tiny":
         from tiny_checkpoints import build_all
-        from tiny_voice_checkpoints import build_speech_checkpoint
 
         models = build_all(root)
-        speech = build_speech_checkpoint(root / "speech", max_semantic_tokens=60)
+        speech = speech_folder(tts, kind, root)
         return {
             "caption_model": str(models.caption),
             "dialogue_model": str(models.dialogue),
@@ -130,13 +150,9 @@ def folders(kind: str, root: Path, device: str) -> dict[str, str]:
             "tts_model": str(speech),
         }
     from full_size_checkpoints import build_full_size
-    from tiny_voice_checkpoints import build_speech_checkpoint
 
     models = build_full_size(root, 1.0, device)
-    # bark-small's sizes (bench_voice.py reports the speech model's own speed).
-    speech = build_speech_checkpoint(
-        root / "speech", hidden=768, layers=12, heads=12, max_semantic_tokens=256
-    )
+    speech = speech_folder(tts, kind, root)  # bench_voice.py reports its own speed
     return {
         "caption_model": str(models.caption),
         "dialogue_model": str(models.dialogue),
@@ -172,11 +188,14 @@ def main() -> int:
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--models", choices=["tiny", "full-size"], default="tiny")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--tts", choices=["kokoro", "bark"], default="kokoro", help="kokoro: the default voice"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         config = InferenceConfig(
-            **folders(args.models, Path(root), args.device),
+            **folders(args.models, Path(root), args.device, args.tts),
             device=args.device,
             image_size=64 if args.models == "tiny" else 512,
             max_new_tokens=24 if args.models == "tiny" else 96,
