@@ -1,5 +1,6 @@
 """The actor who plays the person in the photo: the async facade the bot and the terminal chat
-use. Every model call runs on the worker."""
+use. Every model call runs on a lane: text (transcription, caption, dialogue) or media
+(speech, painting, lip sync); CPU work in the lanes' pool (serving/lanes.py)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,6 @@ from inference.voice.voices import choose_voice
 log = logging.getLogger(__name__)
 
 _WARM_UP_CHAT = "warm-up"
-# Faces found (or not) in this many photos stay in memory, keyed by their pixels.
-FACE_CACHE_SIZE = 256
 
 
 class Actor:
