@@ -1,5 +1,5 @@
-"""The face that talks, worked on the worker thread: mouth states painted once per photo and
-kept, pictures with the mouth open, and videos that follow the voice."""
+"""The painted face: mouth states painted once per photo on the media lane and kept,
+pictures with the mouth open, and videos that follow the voice (composed in the CPU pool)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """A character's line: generated in a batch, streamed as drafts, checked, retried once.
 
-Checking inside the worker matters: a garbled line goes back to the front of the worker's
+Checking inside the text lane's worker matters: a garbled line goes back to the front of its
 queue (`Retry`) while the rest of its batch is answered at once; were it retried from the
-event loop, the worker would meanwhile start the next queued picture and the reply would
-wait for it too.
+event loop, the lane would meanwhile start the next queued caption and the reply would wait
+for it too.
 """
 
 from __future__ import annotations
