@@ -8,9 +8,11 @@ ENV DEBIAN_FRONTEND=noninteractive \
     HF_HOME=/models \
     DATABASE_URL=sqlite+aiosqlite:////data/photo_talk.sqlite3
 
-# Python, and CJK fonts so Chinese lines render in the speech bubble.
+# Python; a C compiler and its headers, which Triton needs to compile the fast decoding path
+# (TORCH_COMPILE); and CJK fonts so Chinese lines render in the speech bubble.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv fonts-noto-cjk fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev \
+        fonts-noto-cjk fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv \
     && useradd --create-home --uid 1000 phototalk \

@@ -103,10 +103,10 @@ class Settings(BaseSettings):
     # host:port for /healthz and /metrics; in webhook mode, off the webhook's port when it
     # differs (empty there: they share the webhook's port; empty in polling mode: off).
     metrics_listen: str = ""
-    shutdown_grace_s: float = Field(default=10.0, ge=0, le=60)
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=60)  # running model work may finish
     # Messages taken but not answered before a crash or kill: answered at the next start when
     # this recent, else their senders are asked to send them again.
-    recover_window_s: float = Field(default=600.0, ge=0)  # running model work may finish
+    recover_window_s: float = Field(default=600.0, ge=0)
 
     def webhook_problem(self) -> str | None:
         """Why webhook mode cannot start as configured (said before anything else runs)."""

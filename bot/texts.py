@@ -57,6 +57,8 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/reset – clear a character's conversation (its maker or an admin)\n"
             "/image – draw the character saying their last line again\n"
             "/share – a link that opens this character elsewhere\n"
+            "/voice on|off – voice messages in this group (admins)\n"
+            "/video on|off – talking videos in this group (admins)\n"
             "/lang – 中文 / English\n"
             "/forget – delete your messages in this group"
         ),
@@ -67,6 +69,8 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/reset – 清空角色的对话（创建者或管理员）\n"
             "/image – 重新画出角色说最后一句话的样子\n"
             "/share – 生成链接，在别处也能和这个角色聊天\n"
+            "/voice on|off – 这个群的语音消息（管理员）\n"
+            "/video on|off – 这个群的说话视频（管理员）\n"
             "/lang – 中文 / English\n"
             "/forget – 删除你在这个群里的消息"
         ),
