@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ async def test_only_allowed_users_and_chats_are_served(
     tiny_actor: Actor,
     alice: FakeUser,
     li: FakeUser,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     allowed_group, other_group = FakeChat.group(-4001, "Family"), FakeChat.group(-4002, "Other")
     settings = bot_settings(
@@ -105,7 +107,11 @@ async def test_only_allowed_users_and_chats_are_served(
     )
     async with bot_running(settings, tiny_actor):
         assert (await exchange(telegram, alice, "/help")).params["text"] == TEXTS["help"]["en"]
-        assert (await exchange(telegram, li, "/help")).params["text"] == TEXTS["not_allowed"]["zh"]
+        with caplog.at_level(logging.INFO, logger="bot.handlers.gate"):
+            turned_away = await exchange(telegram, li, "/help")
+        assert turned_away.params["text"] == TEXTS["not_allowed"]["zh"]
+        # The operator's log names who was turned away, to add to ALLOWED_USER_IDS if wanted.
+        assert any(f"user {li.id} " in r.getMessage() for r in caplog.records)
         telegram.send_text(li, allowed_group, "/help")
         await telegram.wait_for("sendMessage", lambda c: c.chat_id == allowed_group.id)
         telegram.send_text(li, other_group, "/help")
