@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import cast
 
 import av
 import numpy as np
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
+from av.audio.stream import AudioStream
 
 from inference.errors import AudioTooLong, BadAudio
 
@@ -74,28 +76,24 @@ def encode_ogg_opus(samples: np.ndarray, sample_rate: int) -> bytes:
     """Mono float samples → an OGG container with one Opus stream (what sendVoice wants)."""
     if sample_rate not in OPUS_RATES:
         samples, sample_rate = resample(samples, sample_rate, 48000), 48000
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="ogg") as container:
-        stream = container.add_stream("libopus", rate=sample_rate, layout="mono")
-        stream.bit_rate = 32000  # speech: 32 kb/s is transparent enough for a voice message
-        frame = AudioFrame.from_ndarray(
-            np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)[None, :],
-            format="flt",
-            layout="mono",
-        )
-        frame.sample_rate = sample_rate
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buffer.getvalue()
+    # Speech: 32 kb/s is transparent enough for a voice message.
+    return _encode(samples, sample_rate, "ogg", "libopus", bit_rate=32000)
 
 
 def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     """Mono float samples → 16-bit PCM WAV, the upload every recognition server reads."""
+    return _encode(samples, sample_rate, "wav", "pcm_s16le")
+
+
+def _encode(
+    samples: np.ndarray, sample_rate: int, container_format: str, codec: str, bit_rate: int = 0
+) -> bytes:
+    """Mono float samples encoded with `codec` into a `container_format` file, in memory."""
     buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="wav") as container:
-        stream = container.add_stream("pcm_s16le", rate=sample_rate, layout="mono")
+    with av.open(buffer, mode="w", format=container_format) as container:
+        stream = cast(AudioStream, container.add_stream(codec, rate=sample_rate, layout="mono"))
+        if bit_rate:
+            stream.bit_rate = bit_rate
         frame = AudioFrame.from_ndarray(
             np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)[None, :],
             format="flt",
