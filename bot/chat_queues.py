@@ -49,10 +49,6 @@ Keep = Callable[[Arrival], Awaitable[None]]
 Settle = Callable[[list[Arrival]], Awaitable[None]]
 
 
-async def _nothing(_: object) -> None:
-    """No keeping (unit tests of the line alone)."""
-
-
 class ChatQueues:
     """The waiting line of every chat where something is being answered right now.
 
@@ -61,7 +57,7 @@ class ChatQueues:
     until the line is empty. A chat leaves the table when its line is empty.
     """
 
-    def __init__(self, answer: Answer, keep: Keep = _nothing, settle: Settle = _nothing) -> None:
+    def __init__(self, answer: Answer, keep: Keep, settle: Settle) -> None:
         self._answer = answer
         self._keep = keep
         self._settle = settle

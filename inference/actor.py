@@ -336,11 +336,10 @@ class Actor:
             await self._engine.write(hello, _WARM_UP_CHAT, None)
         except EngineUnavailable:
             pass  # logged by the engine; pictures still work, and the engine may come later
+        face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
         if self._models.painter is not None:
-            face = face_in((20, 20, 76, 98), photo.size)  # the drawn face: no detector needed
             await self._face.mouth_states(photo, face, description, _WARM_UP_CHAT)
         if self._models.lipsync is not None:
-            face = face_in((20, 20, 76, 98), photo.size)
             silence = Speech(b"", np.zeros(SAMPLE_RATE // 2, np.float32), SAMPLE_RATE)
             await self._face.lip_sync(photo, face, silence, _WARM_UP_CHAT)
         try:  # a voice server down now may come later; texts and pictures need no voice

@@ -9,7 +9,7 @@ import base64
 import json
 import logging
 import re
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
@@ -82,14 +82,7 @@ class RemoteEngine:
         ]
         messages = [{"role": "user", "content": content}]
         body = _body(self._caption_model, messages, CAPTION_MAX_TOKENS)
-        try:
-            answer = await self._retrying(lambda: self._complete(body))
-        except PromptTooLong as refused:
-            if refused.room is None:
-                raise
-            body["max_tokens"] = refused.room  # the photo and question fit, a shorter answer
-            answer = await self._retrying(lambda: self._complete(body))
-        return usable_description(answer)
+        return usable_description(await self._asking(body, self._complete))
 
     async def write(self, job: Job, chat_key: Hashable, on_draft: DraftCallback | None) -> Any:
         """A checked line, an introduction or a plain answer; a line's text so far goes to
@@ -100,17 +93,22 @@ class RemoteEngine:
         async def generate(request: ChatRequest, listener: TextListener | None) -> str:
             max_tokens = await asyncio.to_thread(self._answer_room, request)
             body = _body(self._dialogue_model, request.messages, max_tokens)
-            try:
-                text = await self._retrying(lambda: self._stream(body, listener))
-            except PromptTooLong as refused:
-                if refused.room is None:
-                    raise
-                # The prompt fits, its answer did not: ask again for a shorter answer.
-                body["max_tokens"] = refused.room
-                text = await self._retrying(lambda: self._stream(body, listener))
-            return clean_generation(text)
+            return clean_generation(await self._asking(body, lambda b: self._stream(b, listener)))
 
         return await write_one(generate, job)
+
+    async def _asking(
+        self, body: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[str]]
+    ) -> str:
+        """`send(body)`, tried again while the engine cannot answer; refused because the
+        prompt fits but its answer does not, asked once more for an answer that fits."""
+        try:
+            return await self._retrying(lambda: send(body))
+        except PromptTooLong as refused:
+            if refused.room is None:
+                raise
+            body["max_tokens"] = refused.room
+            return await self._retrying(lambda: send(body))
 
     def _answer_room(self, request: ChatRequest) -> int:
         """The request's answer budget, cut to what the context leaves after an exactly
